@@ -1,0 +1,1 @@
+//! Filters (placeholder; see filter/README in the brief).

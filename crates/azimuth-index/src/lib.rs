@@ -1,0 +1,1 @@
+//! Azimuth vector index kernels.
