@@ -29,9 +29,11 @@ impl PointId {
 
     /// Parses a UUID in any spelling Qdrant accepts (hyphenated, simple, braced, urn, any case).
     pub fn parse_uuid(s: &str) -> Result<PointId> {
-        uuid::Uuid::try_parse(s)
-            .map(PointId::Uuid)
-            .map_err(|_| Error::invalid(format!("point id {s:?} is neither an unsigned integer nor a UUID")))
+        uuid::Uuid::try_parse(s).map(PointId::Uuid).map_err(|_| {
+            Error::invalid(format!(
+                "point id {s:?} is neither an unsigned integer nor a UUID"
+            ))
+        })
     }
 
     /// Largest accepted string id, in bytes.
@@ -111,24 +113,5 @@ impl Distance {
     /// True when a larger score means closer (Cosine, Dot).
     pub fn higher_is_better(self) -> bool {
         matches!(self, Distance::Cosine | Distance::Dot)
-    }
-
-    pub(crate) fn code(self) -> u8 {
-        match self {
-            Distance::Cosine => 0,
-            Distance::Dot => 1,
-            Distance::Euclid => 2,
-            Distance::Manhattan => 3,
-        }
-    }
-
-    pub(crate) fn from_code(c: u8) -> Option<Self> {
-        Some(match c {
-            0 => Distance::Cosine,
-            1 => Distance::Dot,
-            2 => Distance::Euclid,
-            3 => Distance::Manhattan,
-            _ => return None,
-        })
     }
 }

@@ -1,1 +1,87 @@
-fn main() {}
+//! The `azimuth` command. Glue only: argument parsing and printing around the engine.
+
+mod bench_scan;
+mod commands;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "azimuth", version, about = "Azimuth vector database")]
+struct Cli {
+    /// Database directory.
+    #[arg(
+        long,
+        global = true,
+        default_value = "./azimuth_data",
+        env = "AZIMUTH_DATA_DIR"
+    )]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Import vectors from a .npy file (and payloads from JSON lines) into a collection,
+    /// creating it when missing. Point ids are row numbers.
+    Import(commands::ImportArgs),
+    /// Exact top-k search.
+    Search(commands::SearchArgs),
+    /// List collections.
+    List,
+    /// Show a collection's configuration and counts.
+    Info { collection: String },
+    /// Count points, optionally matching a filter (Qdrant filter JSON).
+    Count {
+        collection: String,
+        #[arg(long)]
+        filter: Option<String>,
+    },
+    /// Print points in id order as JSON lines.
+    Scroll(commands::ScrollArgs),
+    /// Create a payload index (keyword, integer, float, bool, datetime, uuid, geo, text).
+    Index {
+        collection: String,
+        field: String,
+        r#type: String,
+    },
+    /// Delete a collection and its files.
+    Drop { collection: String },
+    /// Measure single-thread exact-scan throughput per SIMD level.
+    BenchScan {
+        #[arg(long, default_value_t = 384)]
+        dim: usize,
+        #[arg(long, default_value_t = 200_000)]
+        rows: usize,
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Import(a) => commands::import(&cli.data_dir, &a),
+        Command::Search(a) => commands::search(&cli.data_dir, &a),
+        Command::List => commands::list(&cli.data_dir),
+        Command::Info { collection } => commands::info(&cli.data_dir, &collection),
+        Command::Count { collection, filter } => {
+            commands::count(&cli.data_dir, &collection, filter.as_deref())
+        }
+        Command::Scroll(a) => commands::scroll(&cli.data_dir, &a),
+        Command::Index {
+            collection,
+            field,
+            r#type,
+        } => commands::index(&cli.data_dir, &collection, &field, &r#type),
+        Command::Drop { collection } => commands::drop_collection(&cli.data_dir, &collection),
+        Command::BenchScan { dim, rows, seconds } => bench_scan::run(&bench_scan::Args {
+            dim,
+            rows,
+            seconds,
+            ..Default::default()
+        }),
+    }
+}

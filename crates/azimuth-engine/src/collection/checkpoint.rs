@@ -1,0 +1,231 @@
+//! Checkpoints (seal the mutable segment, rotate the log, switch the manifest) and merges.
+//!
+//! Order of a checkpoint, each step durable before the next:
+//! 1. the sealed segment file is written and fsynced;
+//! 2. the log is fsynced and a new log file started;
+//! 3. the new manifest (segments, tombstones, log cut) replaces the old one atomically;
+//! 4. log files and segment files the manifest no longer names are deleted.
+//!
+//! A crash between any two steps leaves the old manifest, whose log still holds every
+//! operation, or the new one, whose segments hold them: never a mix.
+
+use super::state::State;
+use super::Collection;
+use crate::config::CollectionConfig;
+use crate::error::{Error, Result};
+use crate::segment::{Segment, SegmentData};
+use crate::storage::{CollectionDir, Manifest, ManifestSegment};
+
+impl Collection {
+    /// Seals the mutable segment into a file and switches the manifest, so the log can be cut.
+    /// Cheap when nothing was written since the last call.
+    pub fn flush(&self) -> Result<()> {
+        self.check_alive()?;
+        let mut st = self.state.write();
+        self.checkpoint_locked(&mut st)
+    }
+
+    fn checkpoint_locked(&self, st: &mut State) -> Result<()> {
+        let (Some(dir), Some(wal)) = (&self.dir, &self.wal) else {
+            return Ok(());
+        };
+        let wal_gen_unchanged =
+            st.mutable().rows() == 0 && wal.last_lsn() == st.last_lsn_at_manifest;
+        if wal_gen_unchanged {
+            return Ok(());
+        }
+        if st.mutable().rows() > 0 {
+            let data = st.mutable().live_data(&self.config);
+            let id = st.mutable_id;
+            if data.rows() > 0 {
+                dir.write_segment(id, &data)?;
+            }
+            st.segments.remove(&id);
+            if data.rows() > 0 {
+                let seg = Segment::new(id, data, &st.schema);
+                st.install(seg);
+            }
+            st.new_mutable(&self.config);
+        }
+        st.segments
+            .retain(|&id, seg| seg.live > 0 || id == st.mutable_id);
+        let gen = wal.rotate()?;
+        self.write_manifest_locked(dir, st, gen)?;
+        wal.remove_before(gen)?;
+        let keep: Vec<u64> = st
+            .segments
+            .keys()
+            .copied()
+            .filter(|&id| id != st.mutable_id)
+            .collect();
+        dir.remove_segments_except(&keep)
+    }
+
+    fn write_manifest_locked(
+        &self,
+        dir: &CollectionDir,
+        st: &mut State,
+        wal_gen: u64,
+    ) -> Result<()> {
+        let segments = st
+            .segments
+            .values()
+            .filter(|s| s.id != st.mutable_id)
+            .map(|s| ManifestSegment {
+                id: s.id,
+                rows: s.rows(),
+                deleted: (0..s.rows() as u32).filter(|&r| !s.is_live(r)).collect(),
+            })
+            .collect();
+        let m = Manifest {
+            generation: st.manifest_generation + 1,
+            wal_gen,
+            applied_lsn: st.last_lsn,
+            next_segment_id: st.next_segment_id,
+            segments,
+            payload_schema: st
+                .schema
+                .iter()
+                .map(|(k, s)| (k.to_string(), s.name().to_string()))
+                .collect(),
+        };
+        dir.write_manifest(&m)?;
+        st.manifest_generation = m.generation;
+        st.last_lsn_at_manifest = st.last_lsn;
+        Ok(())
+    }
+
+    /// Rewrites sealed segments with many tombstones and merges small ones while there are
+    /// more than the configured number. Returns true when it changed anything.
+    pub fn optimize(&self) -> Result<bool> {
+        self.check_alive()?;
+        let mut st = self.state.write();
+        let picked = pick_merge(&st, &self.config);
+        if picked.is_empty() {
+            return Ok(false);
+        }
+        let mut data = SegmentData::empty(&self.config);
+        for id in &picked {
+            append(&mut data, st.segments[id].live_data(&self.config));
+        }
+        let new_id = st.next_segment_id;
+        st.next_segment_id += 1;
+        if let Some(dir) = &self.dir {
+            if data.rows() > 0 {
+                dir.write_segment(new_id, &data)?;
+            }
+        }
+        for id in &picked {
+            st.segments.remove(id);
+        }
+        if data.rows() > 0 {
+            let seg = Segment::new(new_id, data, &st.schema);
+            st.install(seg);
+        }
+        st.last_lsn_at_manifest = u64::MAX; // force a manifest switch
+        self.checkpoint_locked(&mut st)?;
+        Ok(true)
+    }
+}
+
+/// Sealed segments to merge into one, or none.
+fn pick_merge(st: &State, config: &CollectionConfig) -> Vec<u64> {
+    let opt = &config.optimizer;
+    let sealed: Vec<&Segment> = st
+        .segments
+        .values()
+        .filter(|s| s.id != st.mutable_id)
+        .collect();
+    if let Some(s) = sealed.iter().find(|s| {
+        let dead = s.rows() - s.live;
+        dead > 0
+            && s.rows() >= opt.vacuum_min_vector_number
+            && dead as f64 >= opt.deleted_threshold * s.rows() as f64
+    }) {
+        return vec![s.id];
+    }
+    let target = opt.default_segment_number.max(1);
+    if sealed.len() <= target {
+        return Vec::new();
+    }
+    let mut by_size: Vec<(usize, u64)> = sealed.iter().map(|s| (s.live, s.id)).collect();
+    by_size.sort_unstable();
+    by_size
+        .iter()
+        .take(sealed.len() - target + 1)
+        .map(|p| p.1)
+        .collect()
+}
+
+fn append(into: &mut SegmentData, from: SegmentData) {
+    into.ids.extend(from.ids);
+    into.versions.extend(from.versions);
+    into.payloads.extend(from.payloads);
+    for (name, col) in from.dense {
+        if let Some(dst) = into.dense.get_mut(&name) {
+            dst.data.extend(col.data);
+            dst.present.extend(col.present);
+        }
+    }
+    for (name, col) in from.sparse {
+        if let Some(dst) = into.sparse.get_mut(&name) {
+            dst.extend(col);
+        }
+    }
+}
+
+/// Checks that a segment file's columns fit the collection and its manifest entry.
+pub(super) fn check_segment(
+    dir: &CollectionDir,
+    ms: &ManifestSegment,
+    data: &SegmentData,
+    config: &CollectionConfig,
+) -> Result<()> {
+    let path = dir.segments_dir().join(format!("seg-{:016x}.azs", ms.id));
+    let bad = |what: String| Err(Error::corruption(&path, what));
+    let rows = data.rows();
+    if rows != ms.rows || data.versions.len() != rows || data.payloads.len() != rows {
+        return bad(format!(
+            "segment has {rows} rows; the manifest says {}",
+            ms.rows
+        ));
+    }
+    if ms.deleted.iter().any(|&r| r as usize >= rows) {
+        return bad("manifest tombstone beyond the segment's rows".into());
+    }
+    for (name, p) in &config.vectors {
+        match data.dense.get(name) {
+            Some(c)
+                if c.dim == p.size && c.present.len() == rows && c.data.len() == rows * p.size => {}
+            _ => {
+                return bad(format!(
+                    "dense column {name:?} missing or of the wrong shape"
+                ))
+            }
+        }
+    }
+    if data.dense.len() != config.vectors.len() {
+        return bad("unexpected dense columns".into());
+    }
+    for name in config.sparse_vectors.keys() {
+        if data.sparse.get(name).is_none_or(|c| c.len() != rows) {
+            return bad(format!(
+                "sparse column {name:?} missing or of the wrong length"
+            ));
+        }
+    }
+    if data.sparse.len() != config.sparse_vectors.len() {
+        return bad("unexpected sparse columns".into());
+    }
+    Ok(())
+}
+
+impl Collection {
+    /// Makes every logged write durable (for writes made without `wait`).
+    pub fn sync_log(&self) -> Result<()> {
+        match &self.wal {
+            Some(wal) => wal.wait_durable(wal.last_lsn()),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! Collections: the write path (validate → log → apply → wait for durability), reads,
+//! exact search, checkpoints and merges.
+
+mod checkpoint;
+mod read;
+mod search;
+mod state;
+mod write;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use parking_lot::RwLock;
+
+use crate::config::CollectionConfig;
+use crate::error::{Error, Result};
+use crate::filter::{FieldSchema, JsonPath};
+use crate::ops::Op;
+use crate::segment::Segment;
+use crate::storage::{CollectionDir, Wal};
+use state::State;
+
+pub use read::{OrderBy, ScrollRequest, ScrollResult};
+pub use search::{QueryVector, SearchRequest};
+pub use write::{UpsertMode, UpsertOptions};
+
+/// Limits applied to writes.
+#[derive(Clone, Debug)]
+pub struct WriteLimits {
+    /// Largest serialised payload of one point, in bytes.
+    pub max_payload_bytes: usize,
+    /// Deepest nesting of objects and arrays in a payload.
+    pub max_payload_depth: usize,
+}
+
+impl Default for WriteLimits {
+    fn default() -> Self {
+        WriteLimits {
+            max_payload_bytes: 16 << 20,
+            max_payload_depth: 64,
+        }
+    }
+}
+
+/// A collection's summary.
+#[derive(Clone, Debug)]
+pub struct CollectionInfo {
+    pub name: String,
+    pub config: CollectionConfig,
+    pub points_count: usize,
+    pub segments_count: usize,
+    /// Rows in the mutable segment (not yet sealed to a file).
+    pub unsealed_points: usize,
+    /// Payload indexes: key, type, number of indexed points.
+    pub payload_schema: Vec<(JsonPath, FieldSchema, usize)>,
+    pub last_operation_id: u64,
+}
+
+/// A named set of points. Shared by reference (`Arc<Collection>`); all methods take `&self`.
+pub struct Collection {
+    name: String,
+    config: CollectionConfig,
+    dir: Option<CollectionDir>,
+    wal: Option<Wal>,
+    state: RwLock<State>,
+    limits: WriteLimits,
+    dropped: AtomicBool,
+}
+
+impl Collection {
+    pub(crate) fn new_in_memory(
+        name: String,
+        config: CollectionConfig,
+        limits: WriteLimits,
+    ) -> Collection {
+        let state = State::new(&config);
+        Collection {
+            name,
+            config,
+            dir: None,
+            wal: None,
+            state: RwLock::new(state),
+            limits,
+            dropped: AtomicBool::new(false),
+        }
+    }
+
+    /// Opens a collection from its directory: loads the manifest's segments, applies their
+    /// tombstones, then replays the log.
+    pub(crate) fn open(dir: CollectionDir, limits: WriteLimits) -> Result<Collection> {
+        let stored = dir.read_config()?;
+        let config = stored.config;
+        config
+            .validate()
+            .map_err(|e| Error::corruption(&dir.path.join("CONFIG"), e.to_string()))?;
+        let manifest = dir.read_manifest()?;
+        let mut state = State::new(&config);
+        state.manifest_generation = manifest.generation;
+        state.last_lsn = manifest.applied_lsn;
+        state.last_lsn_at_manifest = manifest.applied_lsn;
+        for (key, schema) in &manifest.payload_schema {
+            let path = JsonPath::parse(key)
+                .map_err(|e| Error::corruption(&dir.path.join("MANIFEST"), e.to_string()))?;
+            let schema = FieldSchema::from_json(&serde_json::Value::String(schema.clone()))
+                .map_err(|e| Error::corruption(&dir.path.join("MANIFEST"), e.to_string()))?;
+            state.schema.insert(path, schema);
+        }
+        state.segments.clear();
+        state.next_segment_id = manifest.next_segment_id.max(1);
+        let mut keep = Vec::new();
+        for ms in &manifest.segments {
+            let data = dir.read_segment(ms.id)?;
+            checkpoint::check_segment(&dir, ms, &data, &config)?;
+            let mut seg = Segment::new(ms.id, data, &BTreeMap::new());
+            for &r in &ms.deleted {
+                seg.delete(r);
+            }
+            for (key, schema) in &state.schema {
+                seg.create_index(key, *schema);
+            }
+            keep.push(ms.id);
+            state.install(seg);
+        }
+        dir.remove_segments_except(&keep)?;
+        state.new_mutable(&config);
+        let (wal, records) = Wal::open(&dir.wal_dir(), manifest.wal_gen, manifest.applied_lsn)?;
+        let wal_path = dir.wal_dir();
+        for rec in records {
+            let op = Op::decode(&rec.payload, &wal_path)?;
+            state.apply(&op, rec.lsn, &wal_path)?;
+        }
+        Ok(Collection {
+            name: stored.name,
+            config,
+            dir: Some(dir),
+            wal: Some(wal),
+            state: RwLock::new(state),
+            limits,
+            dropped: AtomicBool::new(false),
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn config(&self) -> &CollectionConfig {
+        &self.config
+    }
+
+    pub(crate) fn dir(&self) -> Option<&CollectionDir> {
+        self.dir.as_ref()
+    }
+
+    pub(crate) fn mark_dropped(&self) {
+        self.dropped.store(true, Ordering::SeqCst);
+    }
+
+    fn check_alive(&self) -> Result<()> {
+        if self.dropped.load(Ordering::SeqCst) {
+            return Err(Error::not_found(format!(
+                "collection {:?} was deleted",
+                self.name
+            )));
+        }
+        Ok(())
+    }
+
+    /// Number of live points.
+    pub fn len(&self) -> usize {
+        self.state.read().live_points()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn info(&self) -> CollectionInfo {
+        let st = self.state.read();
+        let mut counts: BTreeMap<JsonPath, usize> = BTreeMap::new();
+        for seg in st.segments.values() {
+            for (key, _, n) in seg.indexes.fields() {
+                *counts.entry(key).or_default() += n;
+            }
+        }
+        CollectionInfo {
+            name: self.name.clone(),
+            config: self.config.clone(),
+            points_count: st.live_points(),
+            segments_count: st.segments.len(),
+            unsealed_points: st.mutable().live,
+            payload_schema: st
+                .schema
+                .iter()
+                .map(|(k, s)| (k.clone(), *s, counts.get(k).copied().unwrap_or(0)))
+                .collect(),
+            last_operation_id: st.last_lsn,
+        }
+    }
+}
+
+impl std::fmt::Debug for Collection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Collection")
+            .field("name", &self.name)
+            .field("points", &self.len())
+            .finish()
+    }
+}

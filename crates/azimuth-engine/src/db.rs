@@ -1,0 +1,237 @@
+//! [`Database`]: a directory (or memory) holding named collections, plus the background
+//! worker that seals and merges segments.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex, RwLock};
+
+use crate::collection::{Collection, WriteLimits};
+use crate::config::CollectionConfig;
+use crate::error::{Error, Result};
+use crate::storage::{DbDir, StoredConfig};
+
+/// Options for opening a database.
+#[derive(Clone, Debug)]
+pub struct DbOptions {
+    pub limits: WriteLimits,
+    /// Run the background worker (periodic flush of `wait=false` writes, checkpoints, merges).
+    pub background: bool,
+    /// How often the worker looks for work.
+    pub background_interval: Duration,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions {
+            limits: WriteLimits::default(),
+            background: true,
+            background_interval: Duration::from_millis(500),
+        }
+    }
+}
+
+struct Inner {
+    dir: Option<DbDir>,
+    collections: RwLock<BTreeMap<String, Arc<Collection>>>,
+    options: DbOptions,
+    stop: Mutex<bool>,
+    wake: Condvar,
+}
+
+/// A database. Dropping it stops the background worker; acknowledged writes are already in
+/// the log, so no shutdown step is needed for durability.
+pub struct Database {
+    inner: Arc<Inner>,
+    worker: Option<JoinHandle<()>>,
+}
+
+/// Longest collection name, in characters.
+pub const MAX_NAME_LEN: usize = 255;
+
+fn validate_name(name: &str) -> Result<()> {
+    let n = name.chars().count();
+    if n == 0 || n > MAX_NAME_LEN {
+        return Err(Error::invalid(format!(
+            "collection name must be 1 to {MAX_NAME_LEN} characters long"
+        )));
+    }
+    if name.contains(['/', '\\', '\0']) {
+        return Err(Error::invalid(format!(
+            "collection name {name:?} must not contain '/', '\\' or NUL"
+        )));
+    }
+    Ok(())
+}
+
+impl Database {
+    /// Opens (creating if needed) the database in `path`, taking an exclusive lock on it.
+    pub fn open(path: impl AsRef<Path>) -> Result<Database> {
+        Self::open_with(path, DbOptions::default())
+    }
+
+    pub fn open_with(path: impl AsRef<Path>, options: DbOptions) -> Result<Database> {
+        let dir = DbDir::open(path.as_ref())?;
+        let mut collections = BTreeMap::new();
+        for cdir in dir.collection_dirs()? {
+            let c = Collection::open(cdir, options.limits.clone())?;
+            collections.insert(c.name().to_string(), Arc::new(c));
+        }
+        Ok(Self::start(Some(dir), collections, options))
+    }
+
+    /// A database that lives in memory only.
+    pub fn in_memory() -> Database {
+        Self::start(
+            None,
+            BTreeMap::new(),
+            DbOptions {
+                background: false,
+                ..Default::default()
+            },
+        )
+    }
+
+    fn start(
+        dir: Option<DbDir>,
+        collections: BTreeMap<String, Arc<Collection>>,
+        options: DbOptions,
+    ) -> Database {
+        let background = options.background && dir.is_some();
+        let inner = Arc::new(Inner {
+            dir,
+            collections: RwLock::new(collections),
+            options,
+            stop: Mutex::new(false),
+            wake: Condvar::new(),
+        });
+        let worker = background.then(|| {
+            let inner = inner.clone();
+            std::thread::Builder::new()
+                .name("azimuth-optimizer".into())
+                .spawn(move || background_loop(&inner))
+                .ok()
+        });
+        Database {
+            inner,
+            worker: worker.flatten(),
+        }
+    }
+
+    /// True when the database keeps nothing on disk.
+    pub fn is_in_memory(&self) -> bool {
+        self.inner.dir.is_none()
+    }
+
+    pub fn create_collection(
+        &self,
+        name: &str,
+        config: CollectionConfig,
+    ) -> Result<Arc<Collection>> {
+        validate_name(name)?;
+        config.validate()?;
+        let mut map = self.inner.collections.write();
+        if map.contains_key(name) {
+            return Err(Error::AlreadyExists(format!(
+                "collection {name:?} already exists"
+            )));
+        }
+        let limits = self.inner.options.limits.clone();
+        let c = match &self.inner.dir {
+            None => Collection::new_in_memory(name.to_string(), config, limits),
+            Some(dir) => {
+                let stored = StoredConfig {
+                    name: name.to_string(),
+                    config,
+                };
+                Collection::open(dir.create_collection(&stored)?, limits)?
+            }
+        };
+        let c = Arc::new(c);
+        map.insert(name.to_string(), c.clone());
+        Ok(c)
+    }
+
+    /// The named collection, or `NotFound`.
+    pub fn collection(&self, name: &str) -> Result<Arc<Collection>> {
+        self.inner
+            .collections
+            .read()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Error::not_found(format!("collection {name:?} does not exist")))
+    }
+
+    pub fn collection_exists(&self, name: &str) -> bool {
+        self.inner.collections.read().contains_key(name)
+    }
+
+    /// Names of all collections, sorted.
+    pub fn list_collections(&self) -> Vec<String> {
+        self.inner.collections.read().keys().cloned().collect()
+    }
+
+    /// Deletes a collection and its files; returns false when it did not exist.
+    pub fn delete_collection(&self, name: &str) -> Result<bool> {
+        let mut map = self.inner.collections.write();
+        let Some(c) = map.get(name).cloned() else {
+            return Ok(false);
+        };
+        if let (Some(dir), Some(cdir)) = (&self.inner.dir, c.dir()) {
+            dir.delete_collection(cdir)?;
+        }
+        c.mark_dropped();
+        map.remove(name);
+        Ok(true)
+    }
+
+    /// Seals every collection's recent writes into segment files.
+    pub fn flush(&self) -> Result<()> {
+        let all: Vec<_> = self.inner.collections.read().values().cloned().collect();
+        all.iter().try_for_each(|c| c.flush())
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        *self.inner.stop.lock() = true;
+        self.inner.wake.notify_all();
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+/// Every interval: make `wait=false` writes durable, checkpoint collections idle for a while,
+/// and merge segments. Errors are left for the next foreground call to report.
+fn background_loop(inner: &Inner) {
+    let interval = inner.options.background_interval;
+    let mut last_flush = Instant::now();
+    loop {
+        {
+            let mut stop = inner.stop.lock();
+            if *stop {
+                return;
+            }
+            inner.wake.wait_for(&mut stop, interval);
+            if *stop {
+                return;
+            }
+        }
+        let all: Vec<_> = inner.collections.read().values().cloned().collect();
+        let flush_due = last_flush.elapsed() >= Duration::from_secs(5);
+        for c in all {
+            let _ = c.sync_log();
+            if flush_due {
+                let _ = c.flush();
+            }
+            let _ = c.optimize();
+        }
+        if flush_due {
+            last_flush = Instant::now();
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! Segments: column-oriented sets of points. The one mutable segment takes new writes; sealed
+//! segments came from a file and change only by tombstones.
+
+use std::collections::BTreeMap;
+
+use crate::config::CollectionConfig;
+use crate::filter::{plan, FieldSchema, Filter, JsonPath, PayloadIndexes, Plan, PointRef};
+use crate::point::{NamedVectors, SparseVector, Vector, VectorSelector};
+use crate::types::{Payload, PointId};
+
+/// One dense vector space of a segment: row-major values, zeros where a row has no vector.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct DenseColumn {
+    pub dim: usize,
+    pub data: Vec<f32>,
+    pub present: Vec<bool>,
+}
+
+impl DenseColumn {
+    pub fn row(&self, row: u32) -> &[f32] {
+        let s = row as usize * self.dim;
+        &self.data[s..s + self.dim]
+    }
+}
+
+/// The persistent columns of a segment (what a segment file holds).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SegmentData {
+    pub ids: Vec<PointId>,
+    pub versions: Vec<u64>,
+    pub dense: BTreeMap<String, DenseColumn>,
+    pub sparse: BTreeMap<String, Vec<Option<SparseVector>>>,
+    pub payloads: Vec<Payload>,
+}
+
+impl SegmentData {
+    pub fn empty(config: &CollectionConfig) -> Self {
+        SegmentData {
+            dense: config
+                .vectors
+                .iter()
+                .map(|(n, p)| {
+                    (
+                        n.clone(),
+                        DenseColumn {
+                            dim: p.size,
+                            ..Default::default()
+                        },
+                    )
+                })
+                .collect(),
+            sparse: config
+                .sparse_vectors
+                .keys()
+                .map(|n| (n.clone(), Vec::new()))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.ids.len()
+    }
+}
+
+/// A segment in memory: data, tombstones and payload indexes.
+pub(crate) struct Segment {
+    pub id: u64,
+    pub data: SegmentData,
+    pub deleted: Vec<bool>,
+    pub live: usize,
+    pub indexes: PayloadIndexes,
+    /// Approximate bytes of vectors and payload written into this segment.
+    pub bytes: usize,
+}
+
+/// A borrowed view of one row, for filter evaluation.
+pub(crate) struct RowRef<'a> {
+    seg: &'a Segment,
+    row: u32,
+}
+
+impl PointRef for RowRef<'_> {
+    fn id(&self) -> &PointId {
+        &self.seg.data.ids[self.row as usize]
+    }
+
+    fn payload(&self) -> &Payload {
+        &self.seg.data.payloads[self.row as usize]
+    }
+
+    fn has_vector(&self, name: &str) -> bool {
+        self.seg.has_vector(self.row, name)
+    }
+}
+
+impl Segment {
+    pub fn new(id: u64, data: SegmentData, schema: &BTreeMap<JsonPath, FieldSchema>) -> Segment {
+        let rows = data.rows();
+        let bytes = data.dense.values().map(|c| c.data.len() * 4).sum::<usize>();
+        let mut seg = Segment {
+            id,
+            data,
+            deleted: vec![false; rows],
+            live: rows,
+            indexes: PayloadIndexes::new(),
+            bytes,
+        };
+        for (key, schema) in schema {
+            seg.create_index(key, *schema);
+        }
+        seg
+    }
+
+    pub fn rows(&self) -> usize {
+        self.data.rows()
+    }
+
+    pub fn is_live(&self, row: u32) -> bool {
+        !self.deleted[row as usize]
+    }
+
+    pub fn view(&self, row: u32) -> RowRef<'_> {
+        RowRef { seg: self, row }
+    }
+
+    pub fn has_vector(&self, row: u32, name: &str) -> bool {
+        let r = row as usize;
+        if let Some(c) = self.data.dense.get(name) {
+            return c.present[r];
+        }
+        self.data.sparse.get(name).is_some_and(|c| c[r].is_some())
+    }
+
+    pub fn create_index(&mut self, key: &JsonPath, schema: FieldSchema) {
+        let (deleted, payloads) = (&self.deleted, &self.data.payloads);
+        let rows = payloads
+            .iter()
+            .enumerate()
+            .filter(|(r, _)| !deleted[*r])
+            .map(|(r, p)| (r as u32, p));
+        self.indexes.create_field(key.clone(), schema, rows);
+    }
+
+    /// Appends a point (vectors already validated); returns its row.
+    pub fn push(
+        &mut self,
+        id: PointId,
+        version: u64,
+        vectors: &NamedVectors,
+        payload: Payload,
+    ) -> u32 {
+        let row = self.data.rows() as u32;
+        for (name, col) in self.data.dense.iter_mut() {
+            match vectors.get(name) {
+                Some(Vector::Dense(v)) => {
+                    col.data.extend_from_slice(v);
+                    col.present.push(true);
+                    self.bytes += v.len() * 4;
+                }
+                _ => {
+                    col.data.resize(col.data.len() + col.dim, 0.0);
+                    col.present.push(false);
+                }
+            }
+        }
+        for (name, col) in self.data.sparse.iter_mut() {
+            match vectors.get(name) {
+                Some(Vector::Sparse(s)) => {
+                    self.bytes += s.indices.len() * 8;
+                    col.push(Some(s.clone()));
+                }
+                _ => col.push(None),
+            }
+        }
+        self.bytes += 64 + payload_size_hint(&payload);
+        self.indexes.insert(row, &payload);
+        self.data.ids.push(id);
+        self.data.versions.push(version);
+        self.data.payloads.push(payload);
+        self.deleted.push(false);
+        self.live += 1;
+        row
+    }
+
+    /// Tombstones a row.
+    pub fn delete(&mut self, row: u32) {
+        let r = row as usize;
+        if !self.deleted[r] {
+            self.deleted[r] = true;
+            self.live -= 1;
+            self.indexes.remove(row, &self.data.payloads[r]);
+        }
+    }
+
+    /// Replaces a live row's payload in place (mutable segment only).
+    pub fn replace_payload(&mut self, row: u32, payload: Payload, version: u64) {
+        let r = row as usize;
+        self.indexes.remove(row, &self.data.payloads[r]);
+        self.indexes.insert(row, &payload);
+        self.bytes += payload_size_hint(&payload);
+        self.data.payloads[r] = payload;
+        self.data.versions[r] = version;
+    }
+
+    /// Sets or clears vectors of a live row in place (mutable segment only).
+    pub fn replace_vectors(&mut self, row: u32, vectors: &NamedVectors, version: u64) {
+        let r = row as usize;
+        for (name, col) in self.data.dense.iter_mut() {
+            let s = r * col.dim;
+            match vectors.get(name) {
+                Some(Vector::Dense(v)) => {
+                    col.data[s..s + col.dim].copy_from_slice(v);
+                    col.present[r] = true;
+                }
+                _ => {
+                    col.data[s..s + col.dim].fill(0.0);
+                    col.present[r] = false;
+                }
+            }
+        }
+        for (name, col) in self.data.sparse.iter_mut() {
+            col[r] = match vectors.get(name) {
+                Some(Vector::Sparse(s)) => Some(s.clone()),
+                _ => None,
+            };
+        }
+        self.data.versions[r] = version;
+    }
+
+    /// All vectors of a row.
+    pub fn vectors(&self, row: u32) -> NamedVectors {
+        self.select_vectors(row, &VectorSelector::All)
+    }
+
+    pub fn select_vectors(&self, row: u32, sel: &VectorSelector) -> NamedVectors {
+        let wanted = |n: &str| match sel {
+            VectorSelector::All => true,
+            VectorSelector::None => false,
+            VectorSelector::Names(names) => names.iter().any(|x| x == n),
+        };
+        let r = row as usize;
+        let mut out = NamedVectors::new();
+        for (name, col) in &self.data.dense {
+            if col.present[r] && wanted(name) {
+                out.insert(name.clone(), Vector::Dense(col.row(row).to_vec()));
+            }
+        }
+        for (name, col) in &self.data.sparse {
+            if let (Some(s), true) = (&col[r], wanted(name)) {
+                out.insert(name.clone(), Vector::Sparse(s.clone()));
+            }
+        }
+        out
+    }
+
+    /// Live rows matching `filter` (all live rows without one), ascending.
+    pub fn matching_rows(&self, filter: Option<&Filter>) -> Vec<u32> {
+        let rows = self.rows() as u32;
+        let Some(filter) = filter.filter(|f| !f.is_empty()) else {
+            return (0..rows).filter(|&r| self.is_live(r)).collect();
+        };
+        let check = |r: &u32| self.is_live(*r) && filter.matches(&self.view(*r));
+        match plan(filter, &self.indexes, self.rows()) {
+            Plan::Candidates(c) => c.into_iter().filter(|r| *r < rows).filter(check).collect(),
+            Plan::FullScan => (0..rows).filter(check).collect(),
+        }
+    }
+
+    /// A copy holding only live rows (for sealing and merging).
+    pub fn live_data(&self, config: &CollectionConfig) -> SegmentData {
+        let mut out = SegmentData::empty(config);
+        for r in (0..self.rows() as u32).filter(|&r| self.is_live(r)) {
+            let ri = r as usize;
+            out.ids.push(self.data.ids[ri].clone());
+            out.versions.push(self.data.versions[ri]);
+            out.payloads.push(self.data.payloads[ri].clone());
+            for (name, col) in out.dense.iter_mut() {
+                if let Some(src) = self.data.dense.get(name) {
+                    col.data.extend_from_slice(src.row(r));
+                    col.present.push(src.present[ri]);
+                }
+            }
+            for (name, col) in out.sparse.iter_mut() {
+                col.push(self.data.sparse.get(name).and_then(|c| c[ri].clone()));
+            }
+        }
+        out
+    }
+}
+
+fn payload_size_hint(p: &Payload) -> usize {
+    if p.is_empty() {
+        0
+    } else {
+        p.len() * 32
+    }
+}

@@ -1,0 +1,233 @@
+//! Everything that touches files. No other engine module does file I/O.
+//!
+//! Layout of a database directory (byte layouts in `docs/format.md`):
+//!
+//! ```text
+//! <root>/LOCK                              exclusive lock while open
+//! <root>/collections/c-<hex>/CONFIG        framed JSON: name + CollectionConfig
+//! <root>/collections/c-<hex>/MANIFEST      framed JSON: segments, tombstones, WAL cut
+//! <root>/collections/c-<hex>/wal/wal-<gen>.log
+//! <root>/collections/c-<hex>/segments/seg-<id>.azs
+//! ```
+
+pub(crate) mod codec;
+pub(crate) mod files;
+pub(crate) mod segment_file;
+pub(crate) mod wal;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::CollectionConfig;
+use crate::error::{Error, Result};
+use crate::segment::SegmentData;
+pub(crate) use files::DirLock;
+pub(crate) use wal::Wal;
+
+const CONFIG_MAGIC: &[u8; 8] = b"AZCONFIG";
+const CONFIG_VERSION: u32 = 1;
+const MANIFEST_MAGIC: &[u8; 8] = b"AZMANIFS";
+const MANIFEST_VERSION: u32 = 1;
+
+/// The CONFIG file body.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct StoredConfig {
+    pub name: String,
+    pub config: CollectionConfig,
+}
+
+/// One sealed segment as listed in the manifest.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct ManifestSegment {
+    pub id: u64,
+    pub rows: usize,
+    /// Tombstoned rows, ascending.
+    pub deleted: Vec<u32>,
+}
+
+/// The MANIFEST file body: the durable state of a collection up to `applied_lsn`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Manifest {
+    pub generation: u64,
+    /// Replay starts with this WAL file generation.
+    pub wal_gen: u64,
+    /// Every record up to this lsn is reflected in the segments.
+    pub applied_lsn: u64,
+    pub next_segment_id: u64,
+    pub segments: Vec<ManifestSegment>,
+    /// Payload indexes: (key path, schema type).
+    pub payload_schema: Vec<(String, String)>,
+}
+
+/// The root directory of a database.
+pub(crate) struct DbDir {
+    pub root: PathBuf,
+    _lock: DirLock,
+}
+
+impl DbDir {
+    pub fn open(root: &Path) -> Result<DbDir> {
+        files::create_dir(root)?;
+        let lock = DirLock::acquire(root)?;
+        let dir = DbDir {
+            root: root.to_path_buf(),
+            _lock: lock,
+        };
+        files::create_dir(&dir.collections_dir())?;
+        // Leftovers of interrupted creates and deletes.
+        for name in files::list_names(&dir.collections_dir())? {
+            if name.starts_with(".tmp-") || name.starts_with(".trash-") {
+                let p = dir.collections_dir().join(&name);
+                std::fs::remove_dir_all(&p).map_err(|e| Error::io(&p, e))?;
+            }
+        }
+        Ok(dir)
+    }
+
+    fn collections_dir(&self) -> PathBuf {
+        self.root.join("collections")
+    }
+
+    /// Directories of existing collections.
+    pub fn collection_dirs(&self) -> Result<Vec<CollectionDir>> {
+        Ok(files::list_names(&self.collections_dir())?
+            .into_iter()
+            .filter(|n| n.starts_with("c-"))
+            .map(|n| CollectionDir {
+                path: self.collections_dir().join(n),
+            })
+            .collect())
+    }
+
+    /// Creates a collection directory atomically: everything is written under a temporary
+    /// name and renamed into place.
+    pub fn create_collection(&self, stored: &StoredConfig) -> Result<CollectionDir> {
+        let unique = unique_suffix();
+        let tmp = self.collections_dir().join(format!(".tmp-{unique}"));
+        files::create_dir(&tmp)?;
+        let staged = CollectionDir { path: tmp.clone() };
+        files::create_dir(&staged.wal_dir())?;
+        files::create_dir(&staged.segments_dir())?;
+        staged.write_config(stored)?;
+        staged.write_manifest(&Manifest::default())?;
+        files::sync_dir(&staged.wal_dir())?;
+        files::sync_dir(&staged.segments_dir())?;
+        files::sync_dir(&tmp)?;
+        let fin = self.collections_dir().join(format!("c-{unique}"));
+        std::fs::rename(&tmp, &fin).map_err(|e| Error::io(&fin, e))?;
+        files::sync_dir(&self.collections_dir())?;
+        Ok(CollectionDir { path: fin })
+    }
+
+    /// Deletes a collection directory: renamed away first (atomic), then removed.
+    pub fn delete_collection(&self, dir: &CollectionDir) -> Result<()> {
+        let trash = self
+            .collections_dir()
+            .join(format!(".trash-{}", unique_suffix()));
+        std::fs::rename(&dir.path, &trash).map_err(|e| Error::io(&dir.path, e))?;
+        files::sync_dir(&self.collections_dir())?;
+        std::fs::remove_dir_all(&trash).map_err(|e| Error::io(&trash, e))
+    }
+}
+
+fn unique_suffix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let c = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{nanos:x}{c:04x}{:x}", std::process::id())
+}
+
+/// One collection's directory.
+#[derive(Clone, Debug)]
+pub(crate) struct CollectionDir {
+    pub path: PathBuf,
+}
+
+impl CollectionDir {
+    pub fn wal_dir(&self) -> PathBuf {
+        self.path.join("wal")
+    }
+
+    pub fn segments_dir(&self) -> PathBuf {
+        self.path.join("segments")
+    }
+
+    fn segment_path(&self, id: u64) -> PathBuf {
+        self.segments_dir().join(format!("seg-{id:016x}.azs"))
+    }
+
+    pub fn write_config(&self, stored: &StoredConfig) -> Result<()> {
+        let body = serde_json::to_vec(stored).map_err(|e| Error::Internal(e.to_string()))?;
+        files::write_atomic(
+            &self.path.join("CONFIG"),
+            &files::frame(CONFIG_MAGIC, CONFIG_VERSION, &body),
+        )
+    }
+
+    pub fn read_config(&self) -> Result<StoredConfig> {
+        let path = self.path.join("CONFIG");
+        let data = files::read_file(&path)?;
+        let body = files::unframe(&path, &data, CONFIG_MAGIC, CONFIG_VERSION)?;
+        serde_json::from_slice(body)
+            .map_err(|e| Error::corruption(&path, format!("bad config: {e}")))
+    }
+
+    pub fn write_manifest(&self, m: &Manifest) -> Result<()> {
+        let body = serde_json::to_vec(m).map_err(|e| Error::Internal(e.to_string()))?;
+        files::write_atomic(
+            &self.path.join("MANIFEST"),
+            &files::frame(MANIFEST_MAGIC, MANIFEST_VERSION, &body),
+        )
+    }
+
+    pub fn read_manifest(&self) -> Result<Manifest> {
+        let path = self.path.join("MANIFEST");
+        let data = files::read_file(&path)?;
+        let body = files::unframe(&path, &data, MANIFEST_MAGIC, MANIFEST_VERSION)?;
+        serde_json::from_slice(body)
+            .map_err(|e| Error::corruption(&path, format!("bad manifest: {e}")))
+    }
+
+    pub fn write_segment(&self, id: u64, data: &SegmentData) -> Result<()> {
+        let path = self.segment_path(id);
+        files::remove_file_if_exists(&path)?; // an orphan of an interrupted checkpoint
+        files::write_new_durable(&path, &segment_file::encode(data))
+    }
+
+    pub fn read_segment(&self, id: u64) -> Result<SegmentData> {
+        let path = self.segment_path(id);
+        let data = match std::fs::read(&path) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::corruption(
+                    &path,
+                    "segment file listed in the manifest is missing",
+                ))
+            }
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        segment_file::decode(&path, &data)
+    }
+
+    /// Removes segment files not in `keep` (orphans of interrupted checkpoints or merges).
+    pub fn remove_segments_except(&self, keep: &[u64]) -> Result<()> {
+        for name in files::list_names(&self.segments_dir())? {
+            let id = name
+                .strip_prefix("seg-")
+                .and_then(|s| s.strip_suffix(".azs"))
+                .and_then(|h| u64::from_str_radix(h, 16).ok());
+            let stale = match id {
+                Some(id) => !keep.contains(&id),
+                None => name.ends_with(".tmp"),
+            };
+            if stale {
+                files::remove_file_if_exists(&self.segments_dir().join(name))?;
+            }
+        }
+        Ok(())
+    }
+}

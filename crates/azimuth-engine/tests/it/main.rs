@@ -1,0 +1,7 @@
+//! The engine's one integration-test binary.
+
+mod common;
+mod corruption;
+mod crash;
+mod crud;
+mod exact_search;
