@@ -48,7 +48,7 @@ mod tests {
     #[test]
     fn text_text_any_phrase() {
         let doc = "The Vector database, fast vector search";
-        assert!(matches_all(doc, "vector DB database") == false);
+        assert!(!matches_all(doc, "vector DB database"));
         assert!(matches_all(doc, "search VECTOR"));
         assert!(!matches_all(doc, "vec"));
         assert!(!matches_all(doc, "  "));
