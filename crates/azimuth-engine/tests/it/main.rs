@@ -1,6 +1,7 @@
 //! The engine's one integration-test binary.
 
 mod common;
+mod concurrency;
 mod corruption;
 mod crash;
 mod crud;
