@@ -37,6 +37,8 @@ impl Default for DbOptions {
 struct Inner {
     dir: Option<DbDir>,
     collections: RwLock<BTreeMap<String, Arc<Collection>>>,
+    /// alias → collection name. Lock order: `collections` before `aliases`.
+    aliases: RwLock<BTreeMap<String, String>>,
     options: DbOptions,
     stop: Mutex<bool>,
     wake: Condvar,
@@ -47,6 +49,23 @@ struct Inner {
 pub struct Database {
     inner: Arc<Inner>,
     worker: Option<JoinHandle<()>>,
+}
+
+/// One change to the alias table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AliasAction {
+    /// Point `alias` at `collection` (re-pointing an existing alias).
+    Create {
+        alias: String,
+        collection: String,
+    },
+    Delete {
+        alias: String,
+    },
+    Rename {
+        old: String,
+        new: String,
+    },
 }
 
 /// Longest collection name, in characters.
@@ -80,13 +99,15 @@ impl Database {
             let c = Collection::open(cdir, options.limits.clone())?;
             collections.insert(c.name().to_string(), Arc::new(c));
         }
-        Ok(Self::start(Some(dir), collections, options))
+        let aliases = dir.read_aliases()?;
+        Ok(Self::start(Some(dir), collections, aliases, options))
     }
 
     /// A database that lives in memory only.
     pub fn in_memory() -> Database {
         Self::start(
             None,
+            BTreeMap::new(),
             BTreeMap::new(),
             DbOptions {
                 background: false,
@@ -98,12 +119,14 @@ impl Database {
     fn start(
         dir: Option<DbDir>,
         collections: BTreeMap<String, Arc<Collection>>,
+        aliases: BTreeMap<String, String>,
         options: DbOptions,
     ) -> Database {
         let background = options.background && dir.is_some();
         let inner = Arc::new(Inner {
             dir,
             collections: RwLock::new(collections),
+            aliases: RwLock::new(aliases),
             options,
             stop: Mutex::new(false),
             wake: Condvar::new(),
@@ -134,7 +157,7 @@ impl Database {
         validate_name(name)?;
         config.validate()?;
         let mut map = self.inner.collections.write();
-        if map.contains_key(name) {
+        if map.contains_key(name) || self.inner.aliases.read().contains_key(name) {
             return Err(Error::AlreadyExists(format!(
                 "collection {name:?} already exists"
             )));
@@ -155,18 +178,22 @@ impl Database {
         Ok(c)
     }
 
-    /// The named collection, or `NotFound`.
+    /// The named collection (or the collection an alias of that name points at), or
+    /// `NotFound`.
     pub fn collection(&self, name: &str) -> Result<Arc<Collection>> {
-        self.inner
-            .collections
-            .read()
-            .get(name)
+        let map = self.inner.collections.read();
+        let found = map.get(name).or_else(|| {
+            let aliases = self.inner.aliases.read();
+            aliases.get(name).and_then(|target| map.get(target))
+        });
+        found
             .cloned()
             .ok_or_else(|| Error::not_found(format!("collection {name:?} does not exist")))
     }
 
+    /// True when a collection (or an alias) of that name exists.
     pub fn collection_exists(&self, name: &str) -> bool {
-        self.inner.collections.read().contains_key(name)
+        self.collection(name).is_ok()
     }
 
     /// Names of all collections, sorted.
@@ -174,18 +201,96 @@ impl Database {
         self.inner.collections.read().keys().cloned().collect()
     }
 
-    /// Deletes a collection and its files; returns false when it did not exist.
+    /// Deletes a collection (named directly or through an alias), its files and the aliases
+    /// pointing at it; returns false when it did not exist.
     pub fn delete_collection(&self, name: &str) -> Result<bool> {
         let mut map = self.inner.collections.write();
-        let Some(c) = map.get(name).cloned() else {
+        let Ok(c) = self.collection_in(&map, name) else {
             return Ok(false);
         };
+        let real = c.name().to_string();
+        let mut aliases = self.inner.aliases.write();
+        if aliases.values().any(|t| *t == real) {
+            let mut kept = aliases.clone();
+            kept.retain(|_, t| *t != real);
+            self.save_aliases(&kept)?;
+            *aliases = kept;
+        }
         if let (Some(dir), Some(cdir)) = (&self.inner.dir, c.dir()) {
             dir.delete_collection(cdir)?;
         }
         c.mark_dropped();
-        map.remove(name);
+        map.remove(&real);
         Ok(true)
+    }
+
+    fn collection_in(
+        &self,
+        map: &BTreeMap<String, Arc<Collection>>,
+        name: &str,
+    ) -> Result<Arc<Collection>> {
+        let target = self.inner.aliases.read().get(name).cloned();
+        map.get(name)
+            .or_else(|| target.and_then(|t| map.get(&t)))
+            .cloned()
+            .ok_or_else(|| Error::not_found(format!("collection {name:?} does not exist")))
+    }
+
+    fn save_aliases(&self, aliases: &BTreeMap<String, String>) -> Result<()> {
+        match &self.inner.dir {
+            Some(dir) => dir.write_aliases(aliases),
+            None => Ok(()),
+        }
+    }
+
+    /// Applies alias actions atomically, in order: all take effect or none.
+    pub fn update_aliases(&self, actions: &[AliasAction]) -> Result<()> {
+        let map = self.inner.collections.read();
+        let mut aliases = self.inner.aliases.write();
+        let mut next = aliases.clone();
+        for action in actions {
+            match action {
+                AliasAction::Create { alias, collection } => {
+                    validate_name(alias)?;
+                    if !map.contains_key(collection) {
+                        return Err(Error::not_found(format!(
+                            "collection {collection:?} does not exist"
+                        )));
+                    }
+                    if map.contains_key(alias) {
+                        return Err(Error::AlreadyExists(format!(
+                            "a collection named {alias:?} exists; an alias cannot shadow it"
+                        )));
+                    }
+                    next.insert(alias.clone(), collection.clone());
+                }
+                AliasAction::Delete { alias } => {
+                    if next.remove(alias).is_none() {
+                        return Err(Error::not_found(format!("alias {alias:?} does not exist")));
+                    }
+                }
+                AliasAction::Rename { old, new } => {
+                    validate_name(new)?;
+                    let Some(target) = next.remove(old) else {
+                        return Err(Error::not_found(format!("alias {old:?} does not exist")));
+                    };
+                    next.insert(new.clone(), target);
+                }
+            }
+        }
+        self.save_aliases(&next)?;
+        *aliases = next;
+        Ok(())
+    }
+
+    /// All aliases as (alias, collection), sorted by alias.
+    pub fn list_aliases(&self) -> Vec<(String, String)> {
+        self.inner
+            .aliases
+            .read()
+            .iter()
+            .map(|(a, c)| (a.clone(), c.clone()))
+            .collect()
     }
 
     /// Seals every collection's recent writes into segment files.

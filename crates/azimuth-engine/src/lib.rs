@@ -29,7 +29,7 @@ pub use config::{
     CollectionConfig, HnswParams, OptimizerParams, Quantization, SparseVectorParams, VectorParams,
     DEFAULT_VECTOR, MAX_DIM,
 };
-pub use db::{Database, DbOptions, MAX_NAME_LEN};
+pub use db::{AliasAction, Database, DbOptions, MAX_NAME_LEN};
 pub use error::{Error, ErrorKind, Result};
 pub use filter::{FieldSchema, Filter, JsonPath};
 pub use point::{

@@ -115,7 +115,7 @@ impl Collection {
                 }
             };
             prepared.retain(keep);
-            Ok((!prepared.is_empty()).then(|| Op::Upsert(prepared)))
+            Ok((!prepared.is_empty()).then_some(Op::Upsert(prepared)))
         })
     }
 
@@ -200,7 +200,7 @@ impl Collection {
                 None => false,
                 Some((seg, row)) => update_filter.is_none_or(|f| f.matches(&seg.view(row))),
             });
-            Ok((!prepared.is_empty()).then(|| Op::UpdateVectors(prepared)))
+            Ok((!prepared.is_empty()).then_some(Op::UpdateVectors(prepared)))
         })
     }
 

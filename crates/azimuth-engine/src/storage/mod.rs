@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! <root>/LOCK                              exclusive lock while open
+//! <root>/ALIASES                           framed JSON: alias → collection name
 //! <root>/collections/c-<hex>/CONFIG        framed JSON: name + CollectionConfig
 //! <root>/collections/c-<hex>/MANIFEST      framed JSON: segments, tombstones, WAL cut
 //! <root>/collections/c-<hex>/wal/wal-<gen>.log
@@ -29,6 +30,8 @@ const CONFIG_MAGIC: &[u8; 8] = b"AZCONFIG";
 const CONFIG_VERSION: u32 = 1;
 const MANIFEST_MAGIC: &[u8; 8] = b"AZMANIFS";
 const MANIFEST_VERSION: u32 = 1;
+const ALIASES_MAGIC: &[u8; 8] = b"AZALIAS\0";
+const ALIASES_VERSION: u32 = 1;
 
 /// The CONFIG file body.
 #[derive(Serialize, Deserialize)]
@@ -83,6 +86,27 @@ impl DbDir {
             }
         }
         Ok(dir)
+    }
+
+    /// Collection aliases (alias → collection name); empty when the file does not exist.
+    pub fn read_aliases(&self) -> Result<std::collections::BTreeMap<String, String>> {
+        let path = self.root.join("ALIASES");
+        if !path.exists() {
+            return Ok(Default::default());
+        }
+        let data = files::read_file(&path)?;
+        let body = files::unframe(&path, &data, ALIASES_MAGIC, ALIASES_VERSION)?;
+        serde_json::from_slice(body)
+            .map_err(|e| Error::corruption(&path, format!("bad aliases: {e}")))
+    }
+
+    pub fn write_aliases(
+        &self,
+        aliases: &std::collections::BTreeMap<String, String>,
+    ) -> Result<()> {
+        let body = serde_json::to_vec(aliases).map_err(|e| Error::Internal(e.to_string()))?;
+        let image = files::frame(ALIASES_MAGIC, ALIASES_VERSION, &body);
+        files::write_atomic(&self.root.join("ALIASES"), &image)
     }
 
     fn collections_dir(&self) -> PathBuf {

@@ -565,3 +565,54 @@ fn state_survives_reopen_flush_and_merge() {
         82
     );
 }
+
+#[test]
+fn aliases_resolve_persist_and_follow_deletes() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Database::open(dir.path()).unwrap();
+        db.create_collection("real", CollectionConfig::single(2, Distance::Dot))
+            .unwrap();
+        let create = |a: &str, c: &str| AliasAction::Create {
+            alias: a.into(),
+            collection: c.into(),
+        };
+        db.update_aliases(&[create("a1", "real"), create("a2", "real")])
+            .unwrap();
+        assert_eq!(db.collection("a1").unwrap().name(), "real");
+        // All or nothing: the failing second action leaves the table unchanged.
+        let bad = [
+            AliasAction::Delete { alias: "a1".into() },
+            create("a3", "missing"),
+        ];
+        assert_eq!(
+            db.update_aliases(&bad).unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+        assert!(db.collection_exists("a1"));
+        db.update_aliases(&[AliasAction::Rename {
+            old: "a2".into(),
+            new: "b2".into(),
+        }])
+        .unwrap();
+        assert_eq!(
+            db.create_collection("b2", CollectionConfig::single(2, Distance::Dot))
+                .unwrap_err()
+                .kind(),
+            ErrorKind::AlreadyExists
+        );
+    }
+    let db = Database::open(dir.path()).unwrap();
+    assert_eq!(
+        db.list_aliases(),
+        vec![
+            ("a1".to_string(), "real".to_string()),
+            ("b2".to_string(), "real".to_string())
+        ]
+    );
+    assert!(
+        db.delete_collection("b2").unwrap(),
+        "deleting through an alias deletes the collection"
+    );
+    assert!(db.list_aliases().is_empty() && db.list_collections().is_empty());
+}
