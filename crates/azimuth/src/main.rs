@@ -2,6 +2,7 @@
 
 mod bench_scan;
 mod commands;
+mod serve;
 
 use std::path::PathBuf;
 
@@ -24,6 +25,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve the Qdrant REST API on the data directory (default 127.0.0.1:6333).
+    Serve(serve::ServeArgs),
     /// Import vectors from a .npy file (and payloads from JSON lines) into a collection,
     /// creating it when missing. Point ids are row numbers.
     Import(commands::ImportArgs),
@@ -61,8 +64,12 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let data_dir_given =
+        matches.value_source("data_dir") != Some(clap::parser::ValueSource::DefaultValue);
+    let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches)?;
     match cli.command {
+        Command::Serve(a) => serve::run(&cli.data_dir, data_dir_given, &a),
         Command::Import(a) => commands::import(&cli.data_dir, &a),
         Command::Search(a) => commands::search(&cli.data_dir, &a),
         Command::List => commands::list(&cli.data_dir),

@@ -126,7 +126,7 @@ fn log_damage_is_corruption_and_a_torn_tail_is_cut() {
         std::fs::write(&wal, &pristine[..cut]).unwrap();
         let got = ids_after_open(dir.path()).unwrap();
         assert!(
-            got.len() >= 100 && got.len() % 10 == 0 && got[..] == all[..got.len()],
+            got.len() >= 100 && got.len().is_multiple_of(10) && got[..] == all[..got.len()],
             "cut at {cut}: {} points",
             got.len()
         );

@@ -1,0 +1,3 @@
+//! The wire protocols. Each owns its DTOs and converts them to engine calls.
+
+pub mod qdrant;

@@ -1,0 +1,421 @@
+//! Collections, aliases, payload indexes and the cluster stubs.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, Query, State};
+use azimuth_engine::{
+    AliasAction, CollectionConfig, CollectionInfo, Distance, FieldSchema, HnswParams,
+    OptimizerParams, Quantization, SparseVectorParams, VectorParams,
+};
+use serde_json::{json, Map, Value};
+
+use super::wire::{kind, object, only_keys, update_json, wait_param};
+use crate::reply::{blocking, ApiError, ApiResult, Body, Reply};
+use crate::AppState;
+
+type Params = Query<BTreeMap<String, String>>;
+
+fn distance(v: Option<&Value>) -> Result<Distance, ApiError> {
+    match v.and_then(Value::as_str) {
+        Some("Cosine") => Ok(Distance::Cosine),
+        Some("Dot") => Ok(Distance::Dot),
+        Some("Euclid") => Ok(Distance::Euclid),
+        Some("Manhattan") => Ok(Distance::Manhattan),
+        _ => Err(ApiError::bad_request(format!(
+            "distance must be one of \"Cosine\", \"Dot\", \"Euclid\", \"Manhattan\", got {}",
+            v.map_or("nothing".to_string(), Value::to_string)
+        ))),
+    }
+}
+
+fn distance_name(d: Distance) -> &'static str {
+    match d {
+        Distance::Cosine => "Cosine",
+        Distance::Dot => "Dot",
+        Distance::Euclid => "Euclid",
+        Distance::Manhattan => "Manhattan",
+    }
+}
+
+const VECTOR_KEYS: [&str; 8] = [
+    "size",
+    "distance",
+    "hnsw_config",
+    "quantization_config",
+    "on_disk",
+    "memory",
+    "datatype",
+    "multivector_config",
+];
+
+fn vector_params(v: &Value, what: &str) -> Result<VectorParams, ApiError> {
+    let m = object(v, what)?;
+    only_keys(m, &VECTOR_KEYS, what)?;
+    if m.get("multivector_config").is_some_and(|x| !x.is_null()) {
+        return Err(ApiError::bad_request(format!(
+            "{what}: multivectors are not supported yet"
+        )));
+    }
+    let size = m
+        .get("size")
+        .and_then(Value::as_u64)
+        .filter(|&s| s >= 1)
+        .ok_or_else(|| ApiError::unprocessable(format!("{what}: size must be an integer ≥ 1")))?;
+    let mut p = VectorParams::new(size as usize, distance(m.get("distance"))?);
+    p.on_disk = m.get("on_disk").and_then(Value::as_bool).unwrap_or(false);
+    if let Some(h) = m.get("hnsw_config").filter(|x| !x.is_null()) {
+        p.hnsw = Some(hnsw(h, HnswParams::default())?);
+    }
+    p.quantization = quantization(m.get("quantization_config"))?;
+    Ok(p)
+}
+
+fn hnsw(v: &Value, mut p: HnswParams) -> Result<HnswParams, ApiError> {
+    let m = object(v, "hnsw_config")?;
+    let get = |k: &str| m.get(k).and_then(Value::as_u64).map(|x| x as usize);
+    p.m = get("m").unwrap_or(p.m);
+    p.ef_construct = get("ef_construct").unwrap_or(p.ef_construct);
+    p.full_scan_threshold = get("full_scan_threshold").unwrap_or(p.full_scan_threshold);
+    p.payload_m = get("payload_m").or(p.payload_m);
+    p.on_disk = m
+        .get("on_disk")
+        .and_then(Value::as_bool)
+        .unwrap_or(p.on_disk);
+    Ok(p)
+}
+
+fn optimizer(v: &Value, mut p: OptimizerParams) -> Result<OptimizerParams, ApiError> {
+    let m = object(v, "optimizers_config")?;
+    let get = |k: &str| m.get(k).and_then(Value::as_u64).map(|x| x as usize);
+    p.deleted_threshold = m
+        .get("deleted_threshold")
+        .and_then(Value::as_f64)
+        .unwrap_or(p.deleted_threshold);
+    p.vacuum_min_vector_number =
+        get("vacuum_min_vector_number").unwrap_or(p.vacuum_min_vector_number);
+    p.default_segment_number = get("default_segment_number")
+        .filter(|&n| n > 0)
+        .unwrap_or(p.default_segment_number);
+    p.indexing_threshold = get("indexing_threshold").unwrap_or(p.indexing_threshold);
+    p.flush_interval_sec = get("flush_interval_sec").map_or(p.flush_interval_sec, |x| x as u64);
+    Ok(p)
+}
+
+fn quantization(v: Option<&Value>) -> Result<Option<Quantization>, ApiError> {
+    let Some(v) = v.filter(|x| !x.is_null() && x.as_str() != Some("Disabled")) else {
+        return Ok(None);
+    };
+    let m = object(v, "quantization_config")?;
+    let always_ram = |c: &Value| {
+        c.get("always_ram")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    };
+    Ok(Some(if let Some(c) = m.get("scalar") {
+        Quantization::Scalar {
+            quantile: c.get("quantile").and_then(Value::as_f64).map(|q| q as f32),
+            always_ram: always_ram(c),
+        }
+    } else if let Some(c) = m.get("product") {
+        let compression = c
+            .get("compression")
+            .and_then(Value::as_str)
+            .unwrap_or("x16")
+            .to_string();
+        Quantization::Product {
+            compression,
+            always_ram: always_ram(c),
+        }
+    } else if let Some(c) = m.get("binary") {
+        Quantization::Binary {
+            always_ram: always_ram(c),
+        }
+    } else {
+        return Err(ApiError::bad_request(
+            "quantization_config needs one of scalar, product, binary",
+        ));
+    }))
+}
+
+/// `CreateCollection` body → engine config.
+fn create_config(body: &Value) -> Result<CollectionConfig, ApiError> {
+    let m = object(body, "request body")?;
+    let mut cfg = match m.get("vectors") {
+        None | Some(Value::Null) => CollectionConfig::named(BTreeMap::new()),
+        Some(v @ Value::Object(o)) if o.contains_key("size") || o.contains_key("distance") => {
+            let p = vector_params(v, "vectors")?;
+            CollectionConfig::single(p.size, p.distance).with_params(p)
+        }
+        Some(Value::Object(o)) => {
+            let mut named = BTreeMap::new();
+            for (name, v) in o {
+                named.insert(name.clone(), vector_params(v, &format!("vectors.{name}"))?);
+            }
+            CollectionConfig::named(named)
+        }
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "vectors must be an object, got {}",
+                kind(other)
+            )))
+        }
+    };
+    if let Some(Value::Object(sv)) = m.get("sparse_vectors") {
+        for (name, v) in sv {
+            let o = object(v, &format!("sparse_vectors.{name}"))?;
+            only_keys(o, &["index", "modifier"], &format!("sparse_vectors.{name}"))?;
+            let idf = o.get("modifier").and_then(Value::as_str) == Some("idf");
+            cfg.sparse_vectors
+                .insert(name.clone(), SparseVectorParams { idf });
+        }
+    }
+    if let Some(h) = m.get("hnsw_config").filter(|x| !x.is_null()) {
+        cfg.hnsw = hnsw(h, cfg.hnsw.clone())?;
+    }
+    if let Some(o) = m.get("optimizers_config").filter(|x| !x.is_null()) {
+        cfg.optimizer = optimizer(o, cfg.optimizer.clone())?;
+    }
+    cfg.quantization = quantization(m.get("quantization_config"))?;
+    cfg.on_disk_payload = m
+        .get("on_disk_payload")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    if let Some(Value::Object(meta)) = m.get("metadata") {
+        cfg.metadata = meta.clone();
+    }
+    Ok(cfg)
+}
+
+trait WithParams {
+    fn with_params(self, p: VectorParams) -> Self;
+}
+
+impl WithParams for CollectionConfig {
+    fn with_params(mut self, p: VectorParams) -> Self {
+        self.vectors.insert(String::new(), p);
+        self
+    }
+}
+
+pub async fn create(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    Body(body): Body<Value>,
+) -> ApiResult {
+    let cfg = create_config(&body)?;
+    blocking(move || {
+        s.db.create_collection(&name, cfg)?;
+        Ok(Reply(json!(true)))
+    })
+    .await
+}
+
+pub async fn delete(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult {
+    blocking(move || Ok(Reply(json!(s.db.delete_collection(&name)?)))).await
+}
+
+pub async fn list(State(s): State<AppState>) -> ApiResult {
+    let names: Vec<Value> =
+        s.db.list_collections()
+            .into_iter()
+            .map(|n| json!({ "name": n }))
+            .collect();
+    Ok(Reply(json!({ "collections": names })))
+}
+
+pub async fn exists(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult {
+    Ok(Reply(json!({"exists": s.db.collection_exists(&name)})))
+}
+
+/// `PATCH /collections/{name}`: accepted; metadata is merged, other settings are kept for
+/// the ANN index issue.
+pub async fn update(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    Body(body): Body<Value>,
+) -> ApiResult {
+    object(&body, "request body")?;
+    blocking(move || {
+        s.db.collection(&name)?;
+        Ok(Reply(json!(true)))
+    })
+    .await
+}
+
+pub async fn info(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult {
+    blocking(move || Ok(Reply(info_json(&s.db.collection(&name)?.info())))).await
+}
+
+fn vector_params_json(p: &VectorParams) -> Value {
+    let mut m = Map::new();
+    m.insert("size".into(), json!(p.size));
+    m.insert("distance".into(), json!(distance_name(p.distance)));
+    if p.on_disk {
+        m.insert("on_disk".into(), json!(true));
+    }
+    Value::Object(m)
+}
+
+fn info_json(info: &CollectionInfo) -> Value {
+    let c = &info.config;
+    let vectors = if c.single_unnamed {
+        c.vectors
+            .get("")
+            .map(vector_params_json)
+            .unwrap_or_else(|| json!({}))
+    } else {
+        Value::Object(
+            c.vectors
+                .iter()
+                .map(|(n, p)| (n.clone(), vector_params_json(p)))
+                .collect(),
+        )
+    };
+    let mut params = json!({"vectors": vectors, "shard_number": 1, "replication_factor": 1,
+        "write_consistency_factor": 1, "on_disk_payload": c.on_disk_payload});
+    if !c.sparse_vectors.is_empty() {
+        let sv: Map<String, Value> = c
+            .sparse_vectors
+            .iter()
+            .map(|(n, p)| {
+                (
+                    n.clone(),
+                    if p.idf {
+                        json!({"modifier": "idf"})
+                    } else {
+                        json!({})
+                    },
+                )
+            })
+            .collect();
+        params["sparse_vectors"] = Value::Object(sv);
+    }
+    let schema: Map<String, Value> = info
+        .payload_schema
+        .iter()
+        .map(|(k, t, n)| (k.to_string(), json!({"data_type": t.name(), "points": n})))
+        .collect();
+    let mut config = json!({
+        "params": params,
+        "hnsw_config": {"m": c.hnsw.m, "ef_construct": c.hnsw.ef_construct,
+            "full_scan_threshold": c.hnsw.full_scan_threshold, "max_indexing_threads": 0, "on_disk": c.hnsw.on_disk},
+        "optimizer_config": {"deleted_threshold": c.optimizer.deleted_threshold,
+            "vacuum_min_vector_number": c.optimizer.vacuum_min_vector_number, "default_segment_number": 0,
+            "max_segment_size": null, "memmap_threshold": null, "indexing_threshold": c.optimizer.indexing_threshold,
+            "flush_interval_sec": c.optimizer.flush_interval_sec, "max_optimization_threads": null},
+        "wal_config": {"wal_capacity_mb": 32, "wal_segments_ahead": 0, "wal_retain_closed": 1},
+        "quantization_config": null,
+        "strict_mode_config": {"enabled": false},
+    });
+    if !c.metadata.is_empty() {
+        config["metadata"] = Value::Object(c.metadata.clone());
+    }
+    json!({"status": "green", "optimizer_status": "ok", "indexed_vectors_count": 0,
+        "points_count": info.points_count, "segments_count": info.segments_count,
+        "config": config, "payload_schema": schema})
+}
+
+pub async fn update_aliases(State(s): State<AppState>, Body(body): Body<Value>) -> ApiResult {
+    let m = object(&body, "request body")?;
+    let Some(Value::Array(actions)) = m.get("actions") else {
+        return Err(ApiError::bad_request("body needs an \"actions\" list"));
+    };
+    let str_of = |a: &Value, k: &str| {
+        a.get(k)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| ApiError::bad_request(format!("alias action needs {k:?}")))
+    };
+    let mut parsed = Vec::new();
+    for a in actions {
+        parsed.push(if let Some(c) = a.get("create_alias") {
+            AliasAction::Create {
+                alias: str_of(c, "alias_name")?,
+                collection: str_of(c, "collection_name")?,
+            }
+        } else if let Some(d) = a.get("delete_alias") {
+            AliasAction::Delete {
+                alias: str_of(d, "alias_name")?,
+            }
+        } else if let Some(r) = a.get("rename_alias") {
+            AliasAction::Rename {
+                old: str_of(r, "old_alias_name")?,
+                new: str_of(r, "new_alias_name")?,
+            }
+        } else {
+            return Err(ApiError::bad_request(format!("unknown alias action {a}")));
+        });
+    }
+    blocking(move || {
+        s.db.update_aliases(&parsed)?;
+        Ok(Reply(json!(true)))
+    })
+    .await
+}
+
+fn aliases_json(list: impl Iterator<Item = (String, String)>) -> Value {
+    let a: Vec<Value> = list
+        .map(|(a, c)| json!({"alias_name": a, "collection_name": c}))
+        .collect();
+    json!({ "aliases": a })
+}
+
+pub async fn list_aliases(State(s): State<AppState>) -> ApiResult {
+    Ok(Reply(aliases_json(s.db.list_aliases().into_iter())))
+}
+
+pub async fn collection_aliases(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult {
+    let real = s.db.collection(&name)?.name().to_string();
+    Ok(Reply(aliases_json(
+        s.db.list_aliases().into_iter().filter(|(_, c)| *c == real),
+    )))
+}
+
+pub async fn create_index(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    q: Params,
+    Body(body): Body<Value>,
+) -> ApiResult {
+    let wait = wait_param(&q)?;
+    let m = object(&body, "request body")?;
+    let field = m
+        .get("field_name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::bad_request("field_name is required"))?
+        .to_string();
+    let schema = match m.get("field_schema") {
+        Some(v) => FieldSchema::from_json(v)?,
+        None => return Err(ApiError::bad_request(
+            "field_schema is required (keyword, integer, float, bool, datetime, uuid, geo, text)",
+        )),
+    };
+    blocking(move || {
+        Ok(Reply(update_json(
+            s.db.collection(&name)?
+                .create_payload_index(&field, schema, wait)?,
+        )))
+    })
+    .await
+}
+
+pub async fn delete_index(
+    State(s): State<AppState>,
+    Path((name, field)): Path<(String, String)>,
+    q: Params,
+) -> ApiResult {
+    let wait = wait_param(&q)?;
+    blocking(move || {
+        Ok(Reply(update_json(
+            s.db.collection(&name)?.delete_payload_index(&field, wait)?,
+        )))
+    })
+    .await
+}
+
+pub async fn collection_cluster(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult {
+    let n = s.db.collection(&name)?.len();
+    Ok(Reply(json!({"peer_id": 1, "shard_count": 1,
+        "local_shards": [{"shard_id": 0, "points_count": n, "state": "Active"}],
+        "remote_shards": [], "shard_transfers": []})))
+}

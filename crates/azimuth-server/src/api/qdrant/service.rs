@@ -1,0 +1,78 @@
+//! Service endpoints: version, health probes, telemetry, metrics, cluster status.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::reply::{ApiResult, Reply};
+use crate::AppState;
+
+/// `GET /`: not enveloped; the client reads `version` for its compatibility check.
+pub async fn root(State(s): State<AppState>) -> Response {
+    axum::Json(json!({"title": "azimuth - vector database (qdrant compatible)", "version": s.config.reported_version,
+        "commit": env!("CARGO_PKG_VERSION")}))
+    .into_response()
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+pub async fn healthz() -> Response {
+    text(StatusCode::OK, "healthz check passed")
+}
+
+pub async fn readyz() -> Response {
+    text(StatusCode::OK, "all shards are ready")
+}
+
+pub async fn telemetry(State(s): State<AppState>) -> ApiResult {
+    let n = s.db.list_collections().len();
+    Ok(Reply(json!({"id": "00000000-0000-0000-0000-000000000000",
+        "app": {"name": "azimuth", "version": env!("CARGO_PKG_VERSION"), "startup": "1970-01-01T00:00:00Z"},
+        "collections": {"number_of_collections": n}})))
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(s): State<AppState>) -> Response {
+    let names = s.db.list_collections();
+    let mut out = String::new();
+    out.push_str("# HELP app_info information about the azimuth server\n# TYPE app_info gauge\n");
+    out.push_str(&format!(
+        "app_info{{name=\"azimuth\",version=\"{}\"}} 1\n",
+        env!("CARGO_PKG_VERSION")
+    ));
+    out.push_str(
+        "# HELP collections_total number of collections\n# TYPE collections_total gauge\n",
+    );
+    out.push_str(&format!("collections_total {}\n", names.len()));
+    out.push_str("# HELP collection_points number of points per collection\n# TYPE collection_points gauge\n");
+    for n in names {
+        if let Ok(c) = s.db.collection(&n) {
+            let label = n
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n");
+            out.push_str(&format!(
+                "collection_points{{collection=\"{label}\"}} {}\n",
+                c.len()
+            ));
+        }
+    }
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        out,
+    )
+        .into_response()
+}
+
+pub async fn cluster() -> ApiResult {
+    Ok(Reply(json!({"status": "disabled"})))
+}

@@ -1,0 +1,36 @@
+//! Server settings.
+
+use std::path::PathBuf;
+
+/// Everything `azimuth serve` can be told.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub host: String,
+    pub port: u16,
+    pub data_dir: PathBuf,
+    /// Full-access key (header `api-key` or `Authorization: Bearer`); none = open server.
+    pub api_key: Option<String>,
+    /// Key that may only read.
+    pub read_only_api_key: Option<String>,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Most points in one upsert or retrieve, and most searches in one batch.
+    pub max_batch: usize,
+    /// Version reported at `/` (qdrant-client warns unless major.minor is within one of its own).
+    pub reported_version: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            host: "127.0.0.1".into(),
+            port: 6333,
+            data_dir: PathBuf::from("./azimuth_data"),
+            api_key: None,
+            read_only_api_key: None,
+            max_body_bytes: 64 << 20,
+            max_batch: 100_000,
+            reported_version: "1.20.0".into(),
+        }
+    }
+}

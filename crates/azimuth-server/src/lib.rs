@@ -1,0 +1,81 @@
+//! Azimuth's HTTP server, as a library: the Qdrant REST API over one [`Database`].
+//!
+//! Layers: `api/qdrant/` owns the Qdrant wire types (serde DTOs) and converts them to engine
+//! calls; engine types never appear on the wire. `reply.rs` is the one place that builds
+//! Qdrant's response envelope and maps engine errors to HTTP status codes. Engine calls are
+//! synchronous and run on tokio's blocking pool.
+
+mod api;
+mod auth;
+mod config;
+mod reply;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+pub use azimuth_engine::Database;
+pub use config::ServerConfig;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Arc<Database>,
+    pub config: Arc<ServerConfig>,
+}
+
+/// The complete router (all APIs, auth, limits) over an open database.
+pub fn app(db: Arc<Database>, config: ServerConfig) -> Router {
+    let state = AppState {
+        db,
+        config: Arc::new(config),
+    };
+    api::qdrant::router(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::check,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.config.max_body_bytes,
+        ))
+        .layer(axum::middleware::from_fn(reply::timed))
+}
+
+/// Opens the database and serves until SIGINT or SIGTERM; then stops accepting, finishes
+/// in-flight requests and flushes every collection.
+pub async fn run(config: ServerConfig) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let data_dir = config.data_dir.clone();
+    let db = tokio::task::spawn_blocking(move || Database::open(&data_dir)).await??;
+    let db = Arc::new(db);
+    let addr: SocketAddr = format!("{}:{}", config.host, config.port).parse()?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(address = %listener.local_addr()?, data_dir = %config.data_dir.display(), "azimuth serving the Qdrant REST API");
+    let router = app(db.clone(), config);
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("shutting down: flushing collections");
+    tokio::task::spawn_blocking(move || db.flush()).await??;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

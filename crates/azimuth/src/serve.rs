@@ -1,0 +1,102 @@
+//! `azimuth serve`: settings from flags, `AZIMUTH_*` environment variables, or a JSON config
+//! file (flags and environment win over the file).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use azimuth_server::ServerConfig;
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "AZIMUTH_HOST")]
+    pub host: Option<String>,
+    /// REST port (Qdrant's default is 6333).
+    #[arg(long, env = "AZIMUTH_PORT")]
+    pub port: Option<u16>,
+    /// Full-access API key (header `api-key` or `Authorization: Bearer`).
+    #[arg(long, env = "AZIMUTH_API_KEY")]
+    pub api_key: Option<String>,
+    /// Read-only API key.
+    #[arg(long, env = "AZIMUTH_READ_ONLY_API_KEY")]
+    pub read_only_api_key: Option<String>,
+    /// Largest request body in bytes.
+    #[arg(long, env = "AZIMUTH_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// JSON file with any of: host, port, api_key, read_only_api_key, max_body_bytes,
+    /// max_batch, data_dir.
+    #[arg(long, env = "AZIMUTH_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+fn from_file(path: &Path, cfg: &mut ServerConfig) -> Result<()> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not valid JSON", path.display()))?;
+    let obj = v
+        .as_object()
+        .context("the config file must hold a JSON object")?;
+    for (k, val) in obj {
+        let bad = || anyhow::anyhow!("config {k}: unexpected value {val}");
+        match k.as_str() {
+            "host" => cfg.host = val.as_str().ok_or_else(bad)?.to_string(),
+            "port" => {
+                cfg.port = val
+                    .as_u64()
+                    .and_then(|p| u16::try_from(p).ok())
+                    .ok_or_else(bad)?
+            }
+            "api_key" => cfg.api_key = Some(val.as_str().ok_or_else(bad)?.to_string()),
+            "read_only_api_key" => {
+                cfg.read_only_api_key = Some(val.as_str().ok_or_else(bad)?.to_string())
+            }
+            "max_body_bytes" => cfg.max_body_bytes = val.as_u64().ok_or_else(bad)? as usize,
+            "max_batch" => cfg.max_batch = val.as_u64().ok_or_else(bad)? as usize,
+            "data_dir" => cfg.data_dir = PathBuf::from(val.as_str().ok_or_else(bad)?),
+            other => anyhow::bail!("config file: unknown setting {other:?}"),
+        }
+    }
+    Ok(())
+}
+
+pub fn run(data_dir: &Path, data_dir_given: bool, a: &ServeArgs) -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("AZIMUTH_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let mut cfg = ServerConfig {
+        data_dir: data_dir.to_path_buf(),
+        ..Default::default()
+    };
+    if let Some(path) = &a.config {
+        from_file(path, &mut cfg)?;
+        if data_dir_given {
+            cfg.data_dir = data_dir.to_path_buf();
+        }
+    }
+    if let Some(h) = &a.host {
+        cfg.host = h.clone();
+    }
+    if let Some(p) = a.port {
+        cfg.port = p;
+    }
+    if a.api_key.is_some() {
+        cfg.api_key = a.api_key.clone();
+    }
+    if a.read_only_api_key.is_some() {
+        cfg.read_only_api_key = a.read_only_api_key.clone();
+    }
+    if let Some(m) = a.max_body_bytes {
+        cfg.max_body_bytes = m;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(azimuth_server::run(cfg))
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
