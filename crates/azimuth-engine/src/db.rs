@@ -71,7 +71,7 @@ pub enum AliasAction {
 /// Longest collection name, in characters.
 pub const MAX_NAME_LEN: usize = 255;
 
-fn validate_name(name: &str) -> Result<()> {
+pub(crate) fn validate_name(name: &str) -> Result<()> {
     let n = name.chars().count();
     if n == 0 || n > MAX_NAME_LEN {
         return Err(Error::invalid(format!(
@@ -142,6 +142,38 @@ impl Database {
             inner,
             worker: worker.flatten(),
         }
+    }
+
+    pub(crate) fn dir(&self) -> Option<&DbDir> {
+        self.inner.dir.as_ref()
+    }
+
+    pub(crate) fn limits(&self) -> WriteLimits {
+        self.inner.options.limits.clone()
+    }
+
+    /// Puts a recovered (staged and verified) collection in place of `name`.
+    pub(crate) fn install_recovered(&self, name: &str, staged: &Path) -> Result<()> {
+        let dir = self
+            .dir()
+            .ok_or_else(|| Error::invalid("an in-memory database has no snapshots"))?;
+        let mut map = self.inner.collections.write();
+        if self.inner.aliases.read().contains_key(name) {
+            let _ = std::fs::remove_dir_all(staged);
+            return Err(Error::AlreadyExists(format!(
+                "{name:?} is an alias; recover into a collection name"
+            )));
+        }
+        if let Some(old) = map.remove(name) {
+            if let Some(cdir) = old.dir() {
+                dir.delete_collection(cdir)?;
+            }
+            old.mark_dropped();
+        }
+        let cdir = dir.install_staged(staged)?;
+        let c = Arc::new(Collection::open(cdir, self.limits())?);
+        map.insert(name.to_string(), c);
+        Ok(())
     }
 
     /// True when the database keeps nothing on disk.

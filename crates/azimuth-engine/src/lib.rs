@@ -18,6 +18,7 @@ pub mod filter;
 mod ops;
 mod point;
 mod segment;
+mod snapshots;
 mod storage;
 mod types;
 
@@ -36,4 +37,5 @@ pub use point::{
     NamedVectors, OrderValue, PayloadSelector, PointSelector, PointStruct, Record, ScoredPoint,
     SparseVector, UpdateResult, Vector, VectorSelector,
 };
+pub use storage::snapshot::SnapshotInfo;
 pub use types::{Distance, Payload, PointId};

@@ -229,3 +229,16 @@ impl Collection {
         }
     }
 }
+
+impl Collection {
+    /// Checkpoints, then archives the collection's files while holding the write lock.
+    pub(crate) fn write_snapshot(&self, out: &std::path::Path) -> Result<crate::SnapshotInfo> {
+        let mut st = self.state.write();
+        self.checkpoint_locked(&mut st)?;
+        let dir = self
+            .dir
+            .as_ref()
+            .ok_or_else(|| Error::invalid("an in-memory collection has no snapshots"))?;
+        crate::storage::snapshot::write(dir, &self.name, out)
+    }
+}

@@ -95,6 +95,7 @@ fn payload_keys(path: &JsonPath, schema: FieldSchema, payload: &Payload) -> Vec<
     keys
 }
 
+#[derive(Debug)]
 struct FieldIndex {
     schema: FieldSchema,
     /// Rows with at least one indexed value.
@@ -103,7 +104,7 @@ struct FieldIndex {
 }
 
 /// The payload indexes of one segment. Rows are the segment's dense point offsets.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct PayloadIndexes {
     fields: BTreeMap<JsonPath, FieldIndex>,
 }

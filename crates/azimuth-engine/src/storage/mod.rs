@@ -14,6 +14,7 @@
 pub(crate) mod codec;
 pub(crate) mod files;
 pub(crate) mod segment_file;
+pub mod snapshot;
 pub(crate) mod wal;
 
 use std::path::{Path, PathBuf};
@@ -107,6 +108,48 @@ impl DbDir {
         let body = serde_json::to_vec(aliases).map_err(|e| Error::Internal(e.to_string()))?;
         let image = files::frame(ALIASES_MAGIC, ALIASES_VERSION, &body);
         files::write_atomic(&self.root.join("ALIASES"), &image)
+    }
+
+    /// Directory of a collection's snapshots (created on demand). Names that are not plain
+    /// file names are replaced by a hash, so no collection name can escape the folder.
+    pub fn snapshots_dir(&self, collection: &str) -> Result<PathBuf> {
+        let plain = collection.len() <= 100
+            && !collection.starts_with('.')
+            && collection
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        let safe = if plain {
+            collection.to_string()
+        } else {
+            use sha2::Digest;
+            let h = sha2::Sha256::digest(collection.as_bytes());
+            format!(
+                "x-{}",
+                h.iter()
+                    .take(16)
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+            )
+        };
+        let dir = self.root.join("snapshots").join(safe);
+        files::create_dir(&dir)?;
+        Ok(dir)
+    }
+
+    /// A fresh staging directory under `collections/` (removed on open if left behind).
+    pub fn staging_dir(&self) -> PathBuf {
+        self.collections_dir()
+            .join(format!(".tmp-{}", unique_suffix()))
+    }
+
+    /// Moves a staged (unpacked) collection into place and returns its directory.
+    pub fn install_staged(&self, staged: &Path) -> Result<CollectionDir> {
+        let fin = self
+            .collections_dir()
+            .join(format!("c-{}", unique_suffix()));
+        std::fs::rename(staged, &fin).map_err(|e| Error::io(&fin, e))?;
+        files::sync_dir(&self.collections_dir())?;
+        Ok(CollectionDir { path: fin })
     }
 
     fn collections_dir(&self) -> PathBuf {

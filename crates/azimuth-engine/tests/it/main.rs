@@ -6,3 +6,5 @@ mod corruption;
 mod crash;
 mod crud;
 mod exact_search;
+mod filter_prop;
+mod snapshots;

@@ -4,6 +4,7 @@ mod collections;
 mod points;
 mod query;
 mod service;
+mod snapshots;
 mod wire;
 
 use axum::routing::{delete, get, post, put};
@@ -77,6 +78,16 @@ pub fn router(state: AppState) -> Router {
         .route(
             &format!("{c}/points/search/batch"),
             post(query::search_batch),
+        )
+        .route(
+            &format!("{c}/snapshots"),
+            get(snapshots::list).post(snapshots::create),
+        )
+        .route(&format!("{c}/snapshots/recover"), put(snapshots::recover))
+        .route(&format!("{c}/snapshots/upload"), post(snapshots::upload))
+        .route(
+            &format!("{c}/snapshots/{{snapshot}}"),
+            get(snapshots::download).delete(snapshots::delete),
         )
         .fallback(fallback)
         .with_state(state)
