@@ -1,6 +1,7 @@
 //! The Qdrant REST API (as qdrant-client 1.20 uses it; see `shared/reference/qdrant-rest.md`).
 
 mod collections;
+mod fusion;
 mod points;
 mod query;
 mod service;
@@ -74,6 +75,10 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{c}/points/count"), post(points::count))
         .route(&format!("{c}/points/query"), post(query::query))
         .route(&format!("{c}/points/query/batch"), post(query::query_batch))
+        .route(
+            &format!("{c}/points/query/groups"),
+            post(query::query_groups),
+        )
         .route(&format!("{c}/points/search"), post(query::search))
         .route(
             &format!("{c}/points/search/batch"),

@@ -413,7 +413,7 @@ pub async fn get_point(
     .await
 }
 
-fn order_by(v: &Value) -> Result<OrderBy, ApiError> {
+pub(super) fn order_by(v: &Value) -> Result<OrderBy, ApiError> {
     let (key, direction, start) = match v {
         Value::String(k) => (k.as_str(), None, None),
         Value::Object(m) => (

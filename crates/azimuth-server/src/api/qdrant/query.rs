@@ -1,19 +1,24 @@
-//! Search: the universal Query API (`/points/query`, `/points/query/batch`) and the legacy
-//! `/points/search` routes, over the engine's exact search.
+//! Search: the universal Query API (`/points/query`, `/points/query/batch`,
+//! `/points/query/groups`) and the legacy `/points/search` routes, over the engine's exact
+//! search. Prefetches run first; the query at each level re-scores, fuses (RRF, DBSF) or orders
+//! the union of its prefetches' results.
+
+use std::collections::{HashMap, HashSet};
 
 use axum::extract::{Path, State};
 use azimuth_engine::filter::Condition;
 use azimuth_engine::{
-    Collection, Filter, NamedVectors, PayloadSelector, PointId, QueryVector, ScrollRequest,
+    Collection, Filter, OrderBy, OrderValue, PayloadSelector, PointId, QueryVector, ScrollRequest,
     SearchRequest, Vector, VectorSelector,
 };
 use serde_json::{json, Map, Value};
 
+use super::fusion::{dbsf, rrf};
 use super::wire::*;
 use crate::reply::{blocking, ApiError, ApiResult, Body, Reply};
 use crate::AppState;
 
-/// What a query asks for, before stored vectors are looked up.
+/// What one query level asks for, before stored vectors are looked up.
 enum Want {
     /// No query: points in id order with a constant score.
     All,
@@ -25,6 +30,12 @@ enum Want {
         positive: Vec<Example>,
         negative: Vec<Example>,
     },
+    Rrf {
+        k: f64,
+        weights: Option<Vec<f64>>,
+    },
+    Dbsf,
+    Order(OrderBy),
 }
 
 enum Example {
@@ -32,15 +43,30 @@ enum Example {
     Point(PointId),
 }
 
-struct Query {
+/// One level of a query: the top level or a prefetch.
+struct Stage {
+    prefetch: Vec<Stage>,
     want: Want,
     using: String,
     filter: Option<Filter>,
     limit: usize,
-    offset: usize,
     score_threshold: Option<f32>,
+}
+
+pub(super) struct Query {
+    stage: Stage,
+    offset: usize,
     with_payload: PayloadSelector,
     with_vectors: VectorSelector,
+}
+
+/// A ranked result before payloads and vectors are attached.
+#[derive(Clone, Debug)]
+pub(super) struct Hit {
+    pub id: PointId,
+    pub score: f32,
+    pub version: u64,
+    pub order_value: Option<OrderValue>,
 }
 
 fn example(v: &Value) -> Result<Example, ApiError> {
@@ -94,12 +120,39 @@ fn parse_want(q: Option<&Value>) -> Result<Want, ApiError> {
                 negative: examples(r.get("negative"))?,
             });
         }
+        if let Some(f) = m.get("fusion") {
+            return match f.as_str() {
+                Some("rrf") => Ok(Want::Rrf {
+                    k: 2.0,
+                    weights: None,
+                }),
+                Some("dbsf") => Ok(Want::Dbsf),
+                _ => Err(ApiError::bad_request(format!(
+                    "fusion must be \"rrf\" or \"dbsf\", got {f}"
+                ))),
+            };
+        }
+        if let Some(r) = m.get("rrf") {
+            let k = r.get("k").and_then(Value::as_f64).unwrap_or(2.0);
+            let weights = match r.get("weights") {
+                None | Some(Value::Null) => None,
+                Some(Value::Array(w)) => {
+                    Some(w.iter().map(|x| x.as_f64().unwrap_or(1.0)).collect())
+                }
+                Some(_) => {
+                    return Err(ApiError::bad_request(
+                        "rrf.weights must be a list of numbers",
+                    ))
+                }
+            };
+            return Ok(Want::Rrf { k, weights });
+        }
+        if let Some(o) = m.get("order_by") {
+            return Ok(Want::Order(super::points::order_by(o)?));
+        }
         for k in [
             "discover",
             "context",
-            "order_by",
-            "fusion",
-            "rrf",
             "formula",
             "sample",
             "relevance_feedback",
@@ -116,16 +169,40 @@ fn parse_want(q: Option<&Value>) -> Result<Want, ApiError> {
     })
 }
 
-fn parse_query(body: &Value) -> Result<Query, ApiError> {
-    let m = object(body, "query request")?;
-    if m.get("prefetch").is_some_and(|x| !x.is_null()) {
-        return Err(unsupported("prefetch"));
-    }
+fn parse_stage(m: &Map<String, Value>, top_level: bool) -> Result<Stage, ApiError> {
     if m.get("lookup_from").is_some_and(|x| !x.is_null()) {
         return Err(unsupported("lookup_from"));
     }
-    Ok(Query {
-        want: parse_want(m.get("query"))?,
+    let prefetch = match m.get("prefetch") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|p| parse_stage(object(p, "prefetch")?, false))
+            .collect::<Result<_, _>>()?,
+        Some(p) => vec![parse_stage(object(p, "prefetch")?, false)?],
+    };
+    let want = parse_want(m.get("query"))?;
+    if !prefetch.is_empty() && matches!(want, Want::All) {
+        return Err(ApiError::bad_request(
+            "a query is required when prefetch is present",
+        ));
+    }
+    if prefetch.is_empty() && matches!(want, Want::Rrf { .. } | Want::Dbsf) {
+        return Err(ApiError::bad_request(
+            "fusion needs prefetch queries to fuse",
+        ));
+    }
+    if top_level
+        && m.get("score_threshold").is_some_and(|x| !x.is_null())
+        && matches!(want, Want::All | Want::Order(_))
+    {
+        return Err(ApiError::bad_request(
+            "score_threshold needs a query that scores points",
+        ));
+    }
+    Ok(Stage {
+        prefetch,
+        want,
         using: m
             .get("using")
             .and_then(Value::as_str)
@@ -133,11 +210,18 @@ fn parse_query(body: &Value) -> Result<Query, ApiError> {
             .to_string(),
         filter: parse_filter(m.get("filter"))?,
         limit: usize_field(m, "limit", 10)?,
-        offset: usize_field(m, "offset", 0)?,
         score_threshold: m
             .get("score_threshold")
             .and_then(Value::as_f64)
             .map(|t| t as f32),
+    })
+}
+
+pub(super) fn parse_query(body: &Value) -> Result<Query, ApiError> {
+    let m = object(body, "query request")?;
+    Ok(Query {
+        stage: parse_stage(m, true)?,
+        offset: usize_field(m, "offset", 0)?,
         with_payload: payload_selector(m.get("with_payload"), false)?,
         with_vectors: vector_selector(m.get("with_vector").or_else(|| m.get("with_vectors")))?,
     })
@@ -155,11 +239,11 @@ fn stored_vector(c: &Collection, id: &PointId, using: &str) -> Result<Vector, Ap
         .ok_or_else(|| ApiError::not_found(format!("No point with id {id} found")))?;
     rec.vectors
         .as_ref()
-        .and_then(|v: &NamedVectors| v.get(using).cloned())
+        .and_then(|v| v.get(using).cloned())
         .ok_or_else(|| ApiError::bad_request(format!("point {id} has no vector {using:?}")))
 }
 
-fn resolve(
+fn dense(
     c: &Collection,
     e: Example,
     using: &str,
@@ -189,13 +273,13 @@ fn mean(vs: &[Vec<f32>]) -> Vec<f32> {
     out
 }
 
-fn run_query(c: &Collection, q: Query) -> Result<Value, ApiError> {
+/// The vector a scoring query searches with, and the point ids it must exclude.
+fn target(c: &Collection, want: Want, using: &str) -> Result<(Vector, Vec<PointId>), ApiError> {
     let mut exclude = Vec::new();
-    let vector = match q.want {
-        Want::All => return all_points(c, q),
+    let v = match want {
         Want::Vector(v) => v,
         Want::Point(id) => {
-            let v = stored_vector(c, &id, &q.using)?;
+            let v = stored_vector(c, &id, using)?;
             exclude.push(id);
             v
         }
@@ -207,67 +291,187 @@ fn run_query(c: &Collection, q: Query) -> Result<Value, ApiError> {
             }
             let pos = positive
                 .into_iter()
-                .map(|e| resolve(c, e, &q.using, &mut exclude))
+                .map(|e| dense(c, e, using, &mut exclude))
                 .collect::<Result<Vec<_>, _>>()?;
             let neg = negative
                 .into_iter()
-                .map(|e| resolve(c, e, &q.using, &mut exclude))
+                .map(|e| dense(c, e, using, &mut exclude))
                 .collect::<Result<Vec<_>, _>>()?;
             let p = mean(&pos);
-            let target = if neg.is_empty() {
+            Vector::Dense(if neg.is_empty() {
                 p
             } else {
-                let n = mean(&neg);
-                p.iter().zip(&n).map(|(a, b)| a + (a - b)).collect()
-            };
-            Vector::Dense(target)
+                p.iter().zip(mean(&neg)).map(|(a, b)| a + (a - b)).collect()
+            })
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "this query does not score points by a vector",
+            ))
         }
     };
-    let mut filter = q.filter.unwrap_or_default();
-    if !exclude.is_empty() {
-        filter
-            .must_not
-            .push(Condition::HasId(exclude.into_iter().collect()));
-    }
-    let req = SearchRequest {
-        query: match vector {
-            Vector::Dense(d) => QueryVector::Dense(d),
-            Vector::Sparse(s) => QueryVector::Sparse(s),
-        },
-        using: q.using,
-        filter: Some(filter),
-        limit: q.limit,
-        offset: q.offset,
-        score_threshold: q.score_threshold,
-        with_payload: q.with_payload,
-        with_vectors: q.with_vectors,
-    };
-    let hits = c.search(&req)?;
-    Ok(Value::Array(
-        hits.iter().map(|h| scored_json(h, c.config())).collect(),
-    ))
+    Ok((v, exclude))
 }
 
-/// No query: the filtered points in id order, each with score 1.0.
-fn all_points(c: &Collection, q: Query) -> Result<Value, ApiError> {
+fn and(a: Option<Filter>, b: Option<&Filter>) -> Option<Filter> {
+    match (a, b) {
+        (None, None) => None,
+        (Some(f), None) => Some(f),
+        (None, Some(f)) => Some(f.clone()),
+        (Some(x), Some(y)) => Some(Filter {
+            must: vec![Condition::Filter(x), Condition::Filter(y.clone())],
+            ..Default::default()
+        }),
+    }
+}
+
+/// Runs one level: its prefetches first (with `outer` merged into their filters), then its
+/// own query over their union; returns up to `fetch` hits, best first.
+fn run_stage(
+    c: &Collection,
+    stage: Stage,
+    outer: Option<&Filter>,
+    fetch: usize,
+) -> Result<Vec<Hit>, ApiError> {
+    let filter = and(stage.filter, outer);
+    let mut lists = Vec::with_capacity(stage.prefetch.len());
+    for p in stage.prefetch {
+        let limit = p.limit;
+        lists.push(run_stage(c, p, filter.as_ref(), limit)?);
+    }
+    let candidates: Option<HashSet<PointId>> =
+        (!lists.is_empty()).then(|| lists.iter().flatten().map(|h| h.id.clone()).collect());
+    let restrict = |f: Option<Filter>| match &candidates {
+        None => f,
+        Some(ids) => and(
+            Some(Filter {
+                must: vec![Condition::HasId(ids.clone())],
+                ..Default::default()
+            }),
+            f.as_ref(),
+        ),
+    };
+    let mut hits = match stage.want {
+        Want::Rrf { k, weights } => rrf(&lists, k, weights.as_deref()),
+        Want::Dbsf => dbsf(&lists),
+        Want::All => scroll_hits(c, filter, None, fetch)?,
+        Want::Order(order) => scroll_hits(c, restrict(filter), Some(order), fetch)?,
+        want => {
+            let (vector, exclude) = target(c, want, &stage.using)?;
+            let mut f = restrict(filter).unwrap_or_default();
+            if !exclude.is_empty() {
+                f.must_not
+                    .push(Condition::HasId(exclude.into_iter().collect()));
+            }
+            let req = SearchRequest {
+                query: match vector {
+                    Vector::Dense(d) => QueryVector::Dense(d),
+                    Vector::Sparse(s) => QueryVector::Sparse(s),
+                },
+                using: stage.using,
+                filter: Some(f),
+                limit: fetch,
+                offset: 0,
+                score_threshold: stage.score_threshold,
+                with_payload: PayloadSelector::None,
+                with_vectors: VectorSelector::None,
+            };
+            let found = c.search(&req)?;
+            return Ok(found
+                .into_iter()
+                .map(|p| Hit {
+                    id: p.id,
+                    score: p.score,
+                    version: p.version,
+                    order_value: None,
+                })
+                .collect());
+        }
+    };
+    if let Some(t) = stage.score_threshold {
+        hits.retain(|h| h.score >= t);
+    }
+    hits.truncate(fetch);
+    Ok(hits)
+}
+
+fn scroll_hits(
+    c: &Collection,
+    filter: Option<Filter>,
+    order: Option<OrderBy>,
+    fetch: usize,
+) -> Result<Vec<Hit>, ApiError> {
     let req = ScrollRequest {
         offset: None,
-        limit: q.offset.saturating_add(q.limit),
-        filter: q.filter,
-        with_payload: q.with_payload,
-        with_vectors: q.with_vectors,
-        order_by: None,
+        limit: fetch,
+        filter,
+        with_payload: PayloadSelector::None,
+        with_vectors: VectorSelector::None,
+        order_by: order.clone(),
     };
-    let page = c.scroll(&req)?;
-    let points = page.points.iter().skip(q.offset).map(|r| {
-        let mut v = record_json(r, c.config());
-        if let Value::Object(m) = &mut v {
-            m.insert("version".into(), json!(0));
-            m.insert("score".into(), json!(1.0));
-        }
-        v
-    });
-    Ok(Value::Array(points.collect()))
+    let constant = if order.is_some() { 0.0 } else { 1.0 };
+    Ok(c.scroll(&req)?
+        .points
+        .into_iter()
+        .map(|r| Hit {
+            id: r.id,
+            score: constant,
+            version: 0,
+            order_value: r.order_value,
+        })
+        .collect())
+}
+
+/// Hits with payloads and vectors attached, as `ScoredPoint` JSON.
+pub(super) fn materialise(
+    c: &Collection,
+    hits: &[Hit],
+    wp: &PayloadSelector,
+    wv: &VectorSelector,
+) -> Result<Vec<Value>, ApiError> {
+    let ids: Vec<PointId> = hits.iter().map(|h| h.id.clone()).collect();
+    let needs_lookup = !matches!(wp, PayloadSelector::None) || !matches!(wv, VectorSelector::None);
+    let records: HashMap<PointId, azimuth_engine::Record> = if needs_lookup {
+        c.get(&ids, wp, wv)?
+            .into_iter()
+            .map(|r| (r.id.clone(), r))
+            .collect()
+    } else {
+        HashMap::new()
+    };
+    Ok(hits
+        .iter()
+        .map(|h| {
+            let mut m = Map::new();
+            m.insert("id".into(), id_json(&h.id));
+            m.insert("version".into(), json!(h.version));
+            m.insert("score".into(), json!(h.score + 0.0)); // + 0.0 turns -0.0 into 0.0
+            if let Some(r) = records.get(&h.id) {
+                if let Some(p) = &r.payload {
+                    m.insert("payload".into(), Value::Object(p.clone()));
+                }
+                if let Some(v) = &r.vectors {
+                    m.insert("vector".into(), vectors_json(v, c.config()));
+                }
+            }
+            if let Some(o) = h.order_value {
+                m.insert("order_value".into(), order_value_json(o));
+            }
+            Value::Object(m)
+        })
+        .collect())
+}
+
+pub(super) fn run_query(c: &Collection, q: Query) -> Result<Value, ApiError> {
+    let fetch = q.offset.saturating_add(q.stage.limit);
+    let hits = run_stage(c, q.stage, None, fetch)?;
+    let page: Vec<Hit> = hits.into_iter().skip(q.offset).collect();
+    Ok(Value::Array(materialise(
+        c,
+        &page,
+        &q.with_payload,
+        &q.with_vectors,
+    )?))
 }
 
 pub async fn query(
@@ -316,6 +520,41 @@ pub async fn query_batch(
     .await
 }
 
+/// `/points/query/groups`: the best hits grouped by a keyword or integer payload value.
+pub async fn query_groups(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    Body(b): Body<Value>,
+) -> ApiResult {
+    let m = object(&b, "request body")?;
+    let group_by = m
+        .get("group_by")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::bad_request("group_by is required"))?;
+    let group_by = azimuth_engine::JsonPath::parse(group_by)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let group_size = usize_field(m, "group_size", 3)?;
+    let groups = usize_field(m, "limit", 10)?;
+    if m.get("with_lookup").is_some_and(|x| !x.is_null()) {
+        return Err(unsupported("with_lookup"));
+    }
+    let mut q = parse_query(&b)?;
+    q.stage.limit = usize::MAX;
+    blocking(move || {
+        let c = s.db.collection(&name)?;
+        let hits = run_stage(&c, q.stage, None, usize::MAX)?;
+        let keys = c.get(&hits.iter().map(|h| h.id.clone()).collect::<Vec<_>>(), &PayloadSelector::Include(vec![group_by.clone()]), &VectorSelector::None)?;
+        let payloads: HashMap<PointId, azimuth_engine::Payload> = keys.into_iter().filter_map(|r| Some((r.id, r.payload?))).collect();
+        let grouped = super::fusion::group(&hits, |id| payloads.get(id).map(|p| group_by.values(p).into_iter().cloned().collect()).unwrap_or_default(), group_size, groups);
+        let out = grouped
+            .into_iter()
+            .map(|(key, members)| Ok(json!({"id": key, "hits": materialise(&c, &members, &q.with_payload, &q.with_vectors)?})))
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        Ok(Reply(json!({ "groups": out })))
+    })
+    .await
+}
+
 /// Legacy `SearchRequest` → a query: `vector` is a list or `{"name", "vector"}`.
 fn legacy_search(body: &Value) -> Result<Query, ApiError> {
     let m = object(body, "search request")?;
@@ -340,9 +579,9 @@ fn legacy_search(body: &Value) -> Result<Query, ApiError> {
     q.insert("limit".into(), limit);
     q.insert("query".into(), json!({ "nearest": vector }));
     q.insert("using".into(), json!(using));
-    q.remove("top");
-    q.remove("params");
-    q.remove("shard_key");
+    for k in ["top", "params", "shard_key", "prefetch", "lookup_from"] {
+        q.remove(k);
+    }
     parse_query(&Value::Object(q))
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use azimuth_engine::{
     CollectionConfig, Filter, JsonPath, NamedVectors, OrderValue, Payload, PayloadSelector,
-    PointId, Record, ScoredPoint, SparseVector, Vector, VectorSelector,
+    PointId, Record, SparseVector, Vector, VectorSelector,
 };
 use serde_json::{json, Map, Value};
 
@@ -242,20 +242,6 @@ pub fn order_value_json(o: OrderValue) -> Value {
         OrderValue::Int(i) => json!(i),
         OrderValue::Float(f) => json!(f),
     }
-}
-
-pub fn scored_json(p: &ScoredPoint, config: &CollectionConfig) -> Value {
-    let mut m = Map::new();
-    m.insert("id".into(), id_json(&p.id));
-    m.insert("version".into(), json!(p.version));
-    m.insert("score".into(), json!(p.score));
-    if let Some(pl) = &p.payload {
-        m.insert("payload".into(), Value::Object(pl.clone()));
-    }
-    if let Some(v) = &p.vectors {
-        m.insert("vector".into(), vectors_json(v, config));
-    }
-    Value::Object(m)
 }
 
 pub fn kind(v: &Value) -> &'static str {
