@@ -16,6 +16,9 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Most points in one upsert or retrieve, and most searches in one batch.
     pub max_batch: usize,
+    /// PEM certificate chain and private key: serve HTTPS when both are given.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
     /// Version reported at `/` (qdrant-client warns unless major.minor is within one of its own).
     pub reported_version: String,
 }
@@ -30,6 +33,8 @@ impl Default for ServerConfig {
             read_only_api_key: None,
             max_body_bytes: 64 << 20,
             max_batch: 100_000,
+            tls_cert: None,
+            tls_key: None,
             reported_version: "1.20.0".into(),
         }
     }

@@ -9,6 +9,7 @@ mod api;
 mod auth;
 mod config;
 mod reply;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -48,12 +49,31 @@ pub async fn run(config: ServerConfig) -> Result<(), Box<dyn std::error::Error +
     let db = tokio::task::spawn_blocking(move || Database::open(&data_dir)).await??;
     let db = Arc::new(db);
     let addr: SocketAddr = format!("{}:{}", config.host, config.port).parse()?;
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
+        (None, None) => None,
+        _ => return Err("TLS needs both a certificate and a private key".into()),
+    };
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!(address = %listener.local_addr()?, data_dir = %config.data_dir.display(), "azimuth serving the Qdrant REST API");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(address = %listener.local_addr()?, scheme, data_dir = %config.data_dir.display(), "azimuth serving the Qdrant REST API");
     let router = app(db.clone(), config);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    match tls {
+        Some(acceptor) => {
+            let listener = tls::TlsListener {
+                tcp: listener,
+                acceptor,
+            };
+            axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown_signal())
+                .await?
+        }
+        None => {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown_signal())
+                .await?
+        }
+    }
     tracing::info!("shutting down: flushing collections");
     tokio::task::spawn_blocking(move || db.flush()).await??;
     Ok(())

@@ -23,8 +23,14 @@ pub struct ServeArgs {
     /// Largest request body in bytes.
     #[arg(long, env = "AZIMUTH_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// PEM certificate chain; with --tls-key, serve HTTPS.
+    #[arg(long, env = "AZIMUTH_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "AZIMUTH_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// JSON file with any of: host, port, api_key, read_only_api_key, max_body_bytes,
-    /// max_batch, data_dir.
+    /// max_batch, tls_cert, tls_key, data_dir.
     #[arg(long, env = "AZIMUTH_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -53,6 +59,8 @@ fn from_file(path: &Path, cfg: &mut ServerConfig) -> Result<()> {
             }
             "max_body_bytes" => cfg.max_body_bytes = val.as_u64().ok_or_else(bad)? as usize,
             "max_batch" => cfg.max_batch = val.as_u64().ok_or_else(bad)? as usize,
+            "tls_cert" => cfg.tls_cert = Some(PathBuf::from(val.as_str().ok_or_else(bad)?)),
+            "tls_key" => cfg.tls_key = Some(PathBuf::from(val.as_str().ok_or_else(bad)?)),
             "data_dir" => cfg.data_dir = PathBuf::from(val.as_str().ok_or_else(bad)?),
             other => anyhow::bail!("config file: unknown setting {other:?}"),
         }
@@ -90,6 +98,10 @@ pub fn run(data_dir: &Path, data_dir_given: bool, a: &ServeArgs) -> Result<()> {
     }
     if a.read_only_api_key.is_some() {
         cfg.read_only_api_key = a.read_only_api_key.clone();
+    }
+    if a.tls_cert.is_some() {
+        cfg.tls_cert = a.tls_cert.clone();
+        cfg.tls_key = a.tls_key.clone();
     }
     if let Some(m) = a.max_body_bytes {
         cfg.max_body_bytes = m;
