@@ -2,6 +2,7 @@
 
 mod collections;
 mod fusion;
+mod openapi;
 mod points;
 mod query;
 mod service;
@@ -23,6 +24,7 @@ pub fn router(state: AppState) -> Router {
         .route("/telemetry", get(service::telemetry))
         .route("/metrics", get(service::metrics))
         .route("/cluster", get(service::cluster))
+        .route("/openapi.json", get(openapi::serve))
         .route("/collections", get(collections::list))
         .route("/aliases", get(collections::list_aliases))
         .route("/collections/aliases", post(collections::update_aliases))
@@ -100,4 +102,51 @@ pub fn router(state: AppState) -> Router {
 
 async fn fallback(uri: axum::http::Uri) -> crate::reply::ApiError {
     crate::reply::ApiError::not_found(format!("no endpoint {}", uri.path()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use axum::body::Body;
+    use axum::http::{Method, Request, StatusCode};
+    use tower::ServiceExt;
+
+    use super::openapi::ENDPOINTS;
+    use crate::{AppState, Database, ServerConfig};
+
+    /// Every endpoint the OpenAPI document lists reaches a handler (not the 404 fallback).
+    #[tokio::test]
+    async fn openapi_lists_only_routed_endpoints() {
+        let state = AppState {
+            db: Arc::new(Database::in_memory()),
+            config: Arc::new(ServerConfig::default()),
+        };
+        for (method, path, _, _) in ENDPOINTS {
+            let uri = path
+                .replace("{collection_name}", "c")
+                .replace("{field_name}", "f")
+                .replace("{snapshot_name}", "s.snapshot")
+                .replace("{id}", "1");
+            let req = Request::builder()
+                .method(Method::from_bytes(method.to_uppercase().as_bytes()).unwrap())
+                .uri(&uri)
+                .body(Body::empty())
+                .unwrap();
+            let resp = super::router(state.clone()).oneshot(req).await.unwrap();
+            let status = resp.status();
+            let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            let text = String::from_utf8_lossy(&body);
+            assert!(
+                !(status == StatusCode::NOT_FOUND && text.contains("no endpoint")),
+                "{method} {path} is not routed"
+            );
+            assert!(
+                status != StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path}: method not allowed"
+            );
+        }
+    }
 }
