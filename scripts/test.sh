@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The full test suite: formatting, lints, every test. `.ci/run` calls exactly this.
+# The full test suite: formatting, lints, every Rust test, then the Python suites that drive
+# the real server binary with the unchanged qdrant-client. `.ci/run` calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,3 +12,10 @@ cargo clippy --workspace --all-targets --profile ci -- -D warnings
 
 echo "== cargo test"
 cargo test --workspace --profile ci
+
+echo "== server binary for the Python suites"
+cargo build -p azimuth --profile ci
+
+echo "== Python suites (qdrant-client against the real server)"
+./scripts/python-env.sh
+AZIMUTH_BIN="$PWD/target/ci/azimuth" .venv/bin/python -m pytest tests/python -q -p no:cacheprovider

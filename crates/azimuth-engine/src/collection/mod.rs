@@ -20,7 +20,7 @@ use crate::segment::Segment;
 use crate::storage::{CollectionDir, Wal};
 use state::State;
 
-pub use read::{OrderBy, ScrollRequest, ScrollResult};
+pub use read::{FacetHit, OrderBy, ScrollRequest, ScrollResult};
 pub use search::{QueryVector, SearchRequest};
 pub use write::{UpsertMode, UpsertOptions};
 

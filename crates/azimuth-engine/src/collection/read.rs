@@ -205,3 +205,78 @@ fn order_value(v: &serde_json::Value, datetime: bool) -> Option<(f64, OrderValue
     let f = v.as_f64()?;
     Some((f, OrderValue::Float(f)))
 }
+
+/// A facet value and how many points hold it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FacetHit {
+    pub value: serde_json::Value,
+    pub count: usize,
+}
+
+impl Collection {
+    /// Counts the points holding each value of `key` (keyword, integer, uuid or bool index
+    /// required), among points matching `filter`: most frequent first, ties by value.
+    pub fn facet(
+        &self,
+        key: &JsonPath,
+        filter: Option<&Filter>,
+        limit: usize,
+    ) -> Result<Vec<FacetHit>> {
+        self.check_alive()?;
+        let st = self.state.read();
+        match st.schema.get(key) {
+            Some(FieldSchema::Keyword | FieldSchema::Integer | FieldSchema::Uuid | FieldSchema::Bool) => {}
+            _ => {
+                return Err(Error::invalid(format!(
+                    "facet needs a keyword, integer, uuid or bool payload index on {key}; create one first"
+                )))
+            }
+        }
+        let mut counts: std::collections::HashMap<String, (serde_json::Value, usize)> =
+            Default::default();
+        for seg in st.segments.values() {
+            for r in seg.matching_rows(filter) {
+                let mut seen = std::collections::HashSet::new();
+                for v in key.values(&seg.data.payloads[r as usize]) {
+                    let facetable = v.is_string() || v.is_boolean() || v.is_i64() || v.is_u64();
+                    if facetable && seen.insert(v.to_string()) {
+                        counts
+                            .entry(v.to_string())
+                            .or_insert_with(|| (v.clone(), 0))
+                            .1 += 1;
+                    }
+                }
+            }
+        }
+        let mut hits: Vec<FacetHit> = counts
+            .into_values()
+            .map(|(value, count)| FacetHit { value, count })
+            .collect();
+        hits.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then_with(|| value_order(&a.value, &b.value))
+        });
+        hits.truncate(limit);
+        Ok(hits)
+    }
+}
+
+/// Ascending order of facet values: booleans, then numbers, then strings.
+fn value_order(a: &serde_json::Value, b: &serde_json::Value) -> Ordering {
+    use serde_json::Value::*;
+    let rank = |v: &serde_json::Value| match v {
+        Bool(_) => 0,
+        Number(_) => 1,
+        _ => 2,
+    };
+    match (a, b) {
+        (Bool(x), Bool(y)) => x.cmp(y),
+        (Number(x), Number(y)) => x
+            .as_f64()
+            .partial_cmp(&y.as_f64())
+            .unwrap_or(Ordering::Equal),
+        (String(x), String(y)) => x.cmp(y),
+        _ => rank(a).cmp(&rank(b)),
+    }
+}

@@ -616,3 +616,43 @@ fn aliases_resolve_persist_and_follow_deletes() {
     );
     assert!(db.list_aliases().is_empty() && db.list_collections().is_empty());
 }
+
+#[test]
+fn facet_counts_points_per_value() {
+    let (_db, c) = small_db();
+    let mut rng = Rng(6);
+    c.upsert(points(&mut rng, 0..23, 4), true).unwrap();
+    let p = PointStruct::new(
+        100,
+        vec![1.0; 4],
+        payload(json!({"tag": ["t0", "t0", "t9"], "even": true})),
+    );
+    c.upsert(vec![p], true).unwrap();
+    let key = JsonPath::parse("tag").unwrap();
+    assert_eq!(
+        c.facet(&key, None, 10).unwrap_err().kind(),
+        ErrorKind::InvalidArgument,
+        "needs an index"
+    );
+    c.create_payload_index("tag", FieldSchema::Keyword, true)
+        .unwrap();
+    let hits = c.facet(&key, None, 3).unwrap();
+    let got: Vec<(String, usize)> = hits
+        .iter()
+        .map(|h| (h.value.as_str().unwrap().to_string(), h.count))
+        .collect();
+    // t0: 0,5,10,15,20 + point 100 (counted once) = 6; t1, t2: 5 each (ties by value).
+    assert_eq!(
+        got,
+        vec![("t0".into(), 6), ("t1".into(), 5), ("t2".into(), 5)]
+    );
+    let odd = filter(json!({"must": [{"key": "even", "match": {"value": false}}]}));
+    assert_eq!(
+        c.facet(&key, Some(&odd), 10)
+            .unwrap()
+            .iter()
+            .map(|h| h.count)
+            .sum::<usize>(),
+        11
+    );
+}

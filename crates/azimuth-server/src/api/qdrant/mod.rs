@@ -75,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{c}/points/batch"), post(points::batch))
         .route(&format!("{c}/points/scroll"), post(points::scroll))
         .route(&format!("{c}/points/count"), post(points::count))
+        .route(&format!("{c}/facet"), post(points::facet))
         .route(&format!("{c}/points/query"), post(query::query))
         .route(&format!("{c}/points/query/batch"), post(query::query_batch))
         .route(

@@ -504,3 +504,30 @@ pub async fn count(
     })
     .await
 }
+
+/// `POST /collections/{c}/facet`: value counts of an indexed keyword/integer/uuid/bool key.
+pub async fn facet(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    Body(b): Body<Value>,
+) -> ApiResult {
+    let m = object(&b, "request body")?;
+    let key = m
+        .get("key")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::bad_request("key is required"))?;
+    let key = JsonPath::parse(key).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let limit = usize_field(m, "limit", 10)?;
+    let filter = parse_filter(m.get("filter"))?;
+    blocking(move || {
+        let hits =
+            s.db.collection(&name)?
+                .facet(&key, filter.as_ref(), limit)?;
+        let hits: Vec<Value> = hits
+            .into_iter()
+            .map(|h| json!({"value": h.value, "count": h.count}))
+            .collect();
+        Ok(Reply(json!({ "hits": hits })))
+    })
+    .await
+}
