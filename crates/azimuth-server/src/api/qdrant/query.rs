@@ -500,23 +500,41 @@ fn batch_of(b: &Value, s: &AppState) -> Result<Vec<Value>, ApiError> {
     }
 }
 
-pub async fn query_batch(
-    State(s): State<AppState>,
-    Path(name): Path<String>,
-    Body(b): Body<Value>,
+/// Parses every search of a batch, runs them against one collection and wraps each result.
+async fn run_batch(
+    s: AppState,
+    name: String,
+    body: &Value,
+    parse: fn(&Value) -> Result<Query, ApiError>,
+    wrap: fn(Value) -> Value,
 ) -> ApiResult {
-    let queries = batch_of(&b, &s)?
+    let queries = batch_of(body, &s)?
         .iter()
-        .map(parse_query)
+        .map(parse)
         .collect::<Result<Vec<_>, _>>()?;
     blocking(move || {
         let c = s.db.collection(&name)?;
         let out = queries
             .into_iter()
-            .map(|q| run_query(&c, q).map(|p| json!({ "points": p })))
+            .map(|q| run_query(&c, q).map(wrap))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Reply(Value::Array(out)))
     })
+    .await
+}
+
+pub async fn query_batch(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    Body(b): Body<Value>,
+) -> ApiResult {
+    run_batch(
+        s,
+        name,
+        &b,
+        parse_query,
+        |points| json!({ "points": points }),
+    )
     .await
 }
 
@@ -599,18 +617,5 @@ pub async fn search_batch(
     Path(name): Path<String>,
     Body(b): Body<Value>,
 ) -> ApiResult {
-    let queries = batch_of(&b, &s)?
-        .iter()
-        .map(legacy_search)
-        .collect::<Result<Vec<_>, _>>()?;
-    blocking(move || {
-        let c = s.db.collection(&name)?;
-        Ok(Reply(Value::Array(
-            queries
-                .into_iter()
-                .map(|q| run_query(&c, q))
-                .collect::<Result<_, _>>()?,
-        )))
-    })
-    .await
+    run_batch(s, name, &b, legacy_search, |points| points).await
 }
