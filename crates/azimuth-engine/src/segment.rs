@@ -2,6 +2,7 @@
 //! segments came from a file and change only by tombstones.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::config::CollectionConfig;
 use crate::filter::{plan, FieldSchema, Filter, JsonPath, PayloadIndexes, Plan, PointRef};
@@ -66,7 +67,9 @@ impl SegmentData {
 /// A segment in memory: data, tombstones and payload indexes.
 pub(crate) struct Segment {
     pub id: u64,
-    pub data: SegmentData,
+    /// Shared so background work (index builds) can read a sealed segment without a lock;
+    /// only the mutable segment is ever written, and nothing else holds its data.
+    pub data: Arc<SegmentData>,
     pub deleted: Vec<bool>,
     pub live: usize,
     pub indexes: PayloadIndexes,
@@ -100,7 +103,7 @@ impl Segment {
         let bytes = data.dense.values().map(|c| c.data.len() * 4).sum::<usize>();
         let mut seg = Segment {
             id,
-            data,
+            data: Arc::new(data),
             deleted: vec![false; rows],
             live: rows,
             indexes: PayloadIndexes::new(),
@@ -150,8 +153,9 @@ impl Segment {
         vectors: &NamedVectors,
         payload: Payload,
     ) -> u32 {
-        let row = self.data.rows() as u32;
-        for (name, col) in self.data.dense.iter_mut() {
+        let data = Arc::make_mut(&mut self.data);
+        let row = data.rows() as u32;
+        for (name, col) in data.dense.iter_mut() {
             match vectors.get(name) {
                 Some(Vector::Dense(v)) => {
                     col.data.extend_from_slice(v);
@@ -164,7 +168,7 @@ impl Segment {
                 }
             }
         }
-        for (name, col) in self.data.sparse.iter_mut() {
+        for (name, col) in data.sparse.iter_mut() {
             match vectors.get(name) {
                 Some(Vector::Sparse(s)) => {
                     self.bytes += s.indices.len() * 8;
@@ -175,9 +179,9 @@ impl Segment {
         }
         self.bytes += 64 + payload_size_hint(&payload);
         self.indexes.insert(row, &payload);
-        self.data.ids.push(id);
-        self.data.versions.push(version);
-        self.data.payloads.push(payload);
+        data.ids.push(id);
+        data.versions.push(version);
+        data.payloads.push(payload);
         self.deleted.push(false);
         self.live += 1;
         row
@@ -195,18 +199,20 @@ impl Segment {
 
     /// Replaces a live row's payload in place (mutable segment only).
     pub fn replace_payload(&mut self, row: u32, payload: Payload, version: u64) {
+        let data = Arc::make_mut(&mut self.data);
         let r = row as usize;
-        self.indexes.remove(row, &self.data.payloads[r]);
+        self.indexes.remove(row, &data.payloads[r]);
         self.indexes.insert(row, &payload);
         self.bytes += payload_size_hint(&payload);
-        self.data.payloads[r] = payload;
-        self.data.versions[r] = version;
+        data.payloads[r] = payload;
+        data.versions[r] = version;
     }
 
     /// Sets or clears vectors of a live row in place (mutable segment only).
     pub fn replace_vectors(&mut self, row: u32, vectors: &NamedVectors, version: u64) {
+        let data = Arc::make_mut(&mut self.data);
         let r = row as usize;
-        for (name, col) in self.data.dense.iter_mut() {
+        for (name, col) in data.dense.iter_mut() {
             let s = r * col.dim;
             match vectors.get(name) {
                 Some(Vector::Dense(v)) => {
@@ -219,13 +225,13 @@ impl Segment {
                 }
             }
         }
-        for (name, col) in self.data.sparse.iter_mut() {
+        for (name, col) in data.sparse.iter_mut() {
             col[r] = match vectors.get(name) {
                 Some(Vector::Sparse(s)) => Some(s.clone()),
                 _ => None,
             };
         }
-        self.data.versions[r] = version;
+        data.versions[r] = version;
     }
 
     /// All vectors of a row.
