@@ -27,6 +27,8 @@
 
 pub mod distance;
 pub mod flat;
+pub mod hnsw;
 pub mod npy;
 
 pub use distance::Metric;
+pub use hnsw::{Hnsw, HnswError, HnswParams};

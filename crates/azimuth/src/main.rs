@@ -1,5 +1,6 @@
 //! The `azimuth` command. Glue only: argument parsing and printing around the engine.
 
+mod bench;
 mod bench_scan;
 mod commands;
 mod serve;
@@ -52,6 +53,8 @@ enum Command {
     },
     /// Delete a collection and its files.
     Drop { collection: String },
+    /// Recall@k, QPS and latency of an index on .npy data (table, --json lines, --plot PNG).
+    Bench(bench::BenchArgs),
     /// Measure single-thread exact-scan throughput per SIMD level.
     BenchScan {
         #[arg(long, default_value_t = 384)]
@@ -84,6 +87,7 @@ fn main() -> anyhow::Result<()> {
             r#type,
         } => commands::index(&cli.data_dir, &collection, &field, &r#type),
         Command::Drop { collection } => commands::drop_collection(&cli.data_dir, &collection),
+        Command::Bench(a) => bench::run(&a),
         Command::BenchScan { dim, rows, seconds } => bench_scan::run(&bench_scan::Args {
             dim,
             rows,

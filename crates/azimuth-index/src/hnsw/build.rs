@@ -1,0 +1,198 @@
+//! Construction: linking one node into the graph, the diversity heuristic, and the parallel
+//! driver.
+//!
+//! Linking node `q` follows the HNSW paper (Malkov & Yashunin, algorithms 1 and 4): descend
+//! greedily to `q`'s top level, then on each level from there down run a beam search of width
+//! `ef_construct`, keep up to `m` *diverse* neighbours (a candidate is dropped when it is
+//! closer to an already kept neighbour than to `q`), and add the reverse link to each of them;
+//! a list that overflows is re-pruned with the same heuristic down to its capacity.
+//!
+//! Concurrency: each list is written only under its node's lock (a striped array of
+//! `Mutex<()>`, one lock held at a time, so no deadlock) and read without any lock (see
+//! `graph`). The entry point is fixed before the parallel phase: the node with the highest
+//! level is linked first, alone, so no later node can outrank it and no global lock is needed.
+
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use super::graph::Graph;
+use super::search::{Scored, Scratch, ScratchPool, Space, View};
+
+/// Rows a worker claims at a time in a parallel build.
+const CHUNK: usize = 32;
+
+/// Striped locks over node ids; a node's list is written only while its stripe is held.
+pub(super) struct Locks(Box<[Mutex<()>]>);
+
+impl Locks {
+    /// `stripes` locks (rounded up to a power of two, at least one).
+    pub(super) fn new(stripes: usize) -> Locks {
+        let stripes = stripes.max(1).next_power_of_two();
+        Locks((0..stripes).map(|_| Mutex::new(())).collect())
+    }
+
+    fn lock(&self, node: u32) -> MutexGuard<'_, ()> {
+        let stripe = node as usize & (self.0.len() - 1);
+        self.0[stripe]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Buffers reused across the levels of one insertion.
+#[derive(Default)]
+struct Buffers {
+    entries: Vec<Scored>,
+    found: Vec<Scored>,
+    selected: Vec<Scored>,
+    ids: Vec<u32>,
+    pruning: Vec<Scored>,
+    kept: Vec<Scored>,
+}
+
+/// Everything linking needs; shared by all workers of a build.
+pub(super) struct Builder<'a> {
+    pub(super) graph: &'a Graph,
+    pub(super) space: Space<'a>,
+    pub(super) ef_construct: usize,
+    pub(super) locks: &'a Locks,
+    pub(super) pool: &'a ScratchPool,
+}
+
+impl Builder<'_> {
+    fn view(&self) -> View<'_> {
+        View {
+            graph: self.graph,
+            space: self.space,
+        }
+    }
+
+    /// Links `node` (present in the graph, unlinked) into the graph entered at `entry`.
+    pub(super) fn link(&self, node: u32, entry: u32) {
+        let (Some(level), Some(top)) = (self.graph.level(node), self.graph.level(entry)) else {
+            return;
+        };
+        if node == entry {
+            return;
+        }
+        let query = self.space.vector(node);
+        let mut scratch = self.pool.take();
+        let mut buf = Buffers::default();
+        let start = self.view().descend(query, entry, top, level, &mut scratch);
+        buf.entries.push(start);
+        for lev in (0..=level.min(top)).rev() {
+            self.link_level(node, lev, &mut scratch, &mut buf);
+            std::mem::swap(&mut buf.entries, &mut buf.found);
+        }
+        self.pool.give(scratch);
+    }
+
+    /// Searches `lev` from `buf.entries` (leaving the candidates in `buf.found`), sets
+    /// `node`'s list there and adds the reverse links.
+    fn link_level(&self, node: u32, lev: u8, scratch: &mut Scratch, buf: &mut Buffers) {
+        let query = self.space.vector(node);
+        let accept = |id: u32| id != node;
+        let beam = (self.ef_construct, lev);
+        self.view()
+            .search_layer(query, &buf.entries, beam, accept, scratch);
+        buf.found.clear();
+        buf.found.extend(scratch.results.drain());
+        buf.found.sort_unstable();
+        select_diverse(self.space, &buf.found, self.graph.m(), &mut buf.selected);
+        buf.ids.clear();
+        buf.ids.extend(buf.selected.iter().map(|s| s.id));
+        {
+            let _guard = self.locks.lock(node);
+            self.graph.set_neighbors(node, lev, &buf.ids);
+        }
+        for i in 0..buf.selected.len() {
+            let neighbor = buf.selected[i];
+            self.link_back(neighbor.id, node, neighbor.dist, lev, buf);
+        }
+    }
+
+    /// Adds `node` (at distance `dist`) to `target`'s list at `lev`, re-pruning when full.
+    fn link_back(&self, target: u32, node: u32, dist: f32, lev: u8, buf: &mut Buffers) {
+        let _guard = self.locks.lock(target);
+        self.graph.neighbors_into(target, lev, &mut buf.ids);
+        if buf.ids.contains(&node) {
+            return;
+        }
+        let capacity = self.graph.capacity(lev);
+        if buf.ids.len() < capacity {
+            buf.ids.push(node);
+            self.graph.set_neighbors(target, lev, &buf.ids);
+            return;
+        }
+        let base = self.space.vector(target);
+        buf.pruning.clear();
+        buf.pruning.push(Scored { dist, id: node });
+        buf.pruning.extend(buf.ids.iter().map(|&id| Scored {
+            dist: self.space.distance(base, self.space.vector(id)),
+            id,
+        }));
+        buf.pruning.sort_unstable();
+        select_diverse(self.space, &buf.pruning, capacity, &mut buf.kept);
+        buf.ids.clear();
+        buf.ids.extend(buf.kept.iter().map(|s| s.id));
+        self.graph.set_neighbors(target, lev, &buf.ids);
+    }
+}
+
+/// The HNSW neighbour heuristic: walks `candidates` (closest first) and keeps one unless it
+/// is closer to an already kept neighbour than to the base node, up to `limit`. Fewer
+/// candidates than `limit` are all kept.
+fn select_diverse(space: Space<'_>, candidates: &[Scored], limit: usize, out: &mut Vec<Scored>) {
+    out.clear();
+    if candidates.len() <= limit {
+        out.extend_from_slice(candidates);
+        return;
+    }
+    for &candidate in candidates {
+        if out.len() >= limit {
+            break;
+        }
+        let vector = space.vector(candidate.id);
+        let diverse = out
+            .iter()
+            .all(|kept| space.distance(vector, space.vector(kept.id)) >= candidate.dist);
+        if diverse {
+            out.push(candidate);
+        }
+    }
+}
+
+/// Links rows `0..rows` except `entry` (already in place as the entry point), on `threads`
+/// workers of a private rayon pool (sequentially for one thread or a tiny input).
+pub(super) fn link_all(builder: &Builder<'_>, entry: u32, rows: usize, threads: usize) {
+    let link_range = |start: usize, end: usize| {
+        for row in (start..end).filter_map(|row| u32::try_from(row).ok()) {
+            builder.link(row, entry);
+        }
+    };
+    let pool = match threads {
+        0 | 1 => None,
+        _ if rows < 4 * CHUNK => None,
+        _ => rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .ok(),
+    };
+    let Some(pool) = pool else {
+        link_range(0, rows);
+        return;
+    };
+    let next = AtomicUsize::new(0);
+    let worker = || loop {
+        let start = next.fetch_add(CHUNK, Relaxed);
+        if start >= rows {
+            break;
+        }
+        link_range(start, (start + CHUNK).min(rows));
+    };
+    pool.scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|_| worker());
+        }
+    });
+}

@@ -1,0 +1,198 @@
+//! Link storage: one contiguous level-0 array with a fixed stride, an arena for the upper
+//! levels, and each node's level.
+//!
+//! A neighbour list is `1 + capacity` `u32` slots: the count, then the ids. Level 0 has
+//! capacity `2·m`, upper levels `m`. Slots are `AtomicU32` so that parallel construction can
+//! read lists without locks while writers (holding the node's lock) replace them: a reader
+//! may see a list half old, half new, but every slot always holds some valid node id, which
+//! is all a graph walk needs. Relaxed atomic loads compile to plain loads on x86-64, so the
+//! finished index pays nothing for this.
+
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
+/// Level of a row that is not in the graph.
+pub(super) const ABSENT: u8 = u8::MAX;
+/// Highest level a node may have (levels are capped here when drawn).
+pub(super) const MAX_LEVEL: u8 = 30;
+/// No upper-level block for this node.
+const NO_BLOCK: usize = usize::MAX;
+
+/// Level for `row`: `floor(-ln(U) / ln(m))` with `U` in (0, 1] drawn from a hash of
+/// `(seed, row)`, so a row's level does not depend on insertion order or thread timing.
+pub(super) fn level_for(seed: u64, row: u32, m: usize) -> u8 {
+    let bits = splitmix64(seed ^ splitmix64(u64::from(row)));
+    let unit = ((bits >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+    let level = -unit.ln() / (m.max(2) as f64).ln();
+    level.min(f64::from(MAX_LEVEL)) as u8
+}
+
+/// SplitMix64 finaliser: a cheap, well-mixed 64-bit hash.
+pub(super) fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The links of every node. Node ids are row numbers; rows never inserted are [`ABSENT`].
+#[derive(Debug)]
+pub(super) struct Graph {
+    m: usize,
+    levels: Vec<u8>,
+    /// `levels.len() * stride0()` slots.
+    level0: Vec<AtomicU32>,
+    /// Start in `upper` of each node's level-1 list (levels 2, 3, … follow), or `NO_BLOCK`.
+    upper_start: Vec<usize>,
+    upper: Vec<AtomicU32>,
+}
+
+impl Graph {
+    /// A graph with room for nodes `0..levels.len()` at the given levels (all unlinked).
+    pub(super) fn with_levels(m: usize, levels: Vec<u8>) -> Graph {
+        let mut graph = Graph {
+            m,
+            levels: Vec::new(),
+            level0: Vec::new(),
+            upper_start: Vec::new(),
+            upper: Vec::new(),
+        };
+        graph.reserve_nodes(levels.len());
+        let upper_slots = levels
+            .iter()
+            .filter(|&&l| l != ABSENT)
+            .map(|&l| usize::from(l) * graph.stride_upper())
+            .sum();
+        graph.upper.reserve_exact(upper_slots);
+        for (row, level) in (0u32..).zip(levels) {
+            if level != ABSENT {
+                graph.add_node(row, level);
+            }
+        }
+        graph
+    }
+
+    /// Neighbours per upper-level list; level 0 holds twice as many.
+    pub(super) fn m(&self) -> usize {
+        self.m
+    }
+
+    /// Number of node slots (one past the largest row ever inserted).
+    pub(super) fn len(&self) -> usize {
+        self.levels.len()
+    }
+
+    /// Slots per level-0 list (count + `2·m` ids).
+    pub(super) fn stride0(&self) -> usize {
+        1 + 2 * self.m
+    }
+
+    /// Slots per upper-level list (count + `m` ids).
+    pub(super) fn stride_upper(&self) -> usize {
+        1 + self.m
+    }
+
+    /// How many neighbours a list at `level` may hold.
+    pub(super) fn capacity(&self, level: u8) -> usize {
+        if level == 0 {
+            2 * self.m
+        } else {
+            self.m
+        }
+    }
+
+    /// The node's level, or `None` if the row is not in the graph.
+    pub(super) fn level(&self, node: u32) -> Option<u8> {
+        match self.levels.get(node as usize) {
+            Some(&level) if level != ABSENT => Some(level),
+            _ => None,
+        }
+    }
+
+    /// Every node slot's level ([`ABSENT`] for rows not in the graph).
+    pub(super) fn levels(&self) -> &[u8] {
+        &self.levels
+    }
+
+    /// Grows the node arrays to cover rows `0..count` (new rows absent).
+    pub(super) fn reserve_nodes(&mut self, count: usize) {
+        if count <= self.len() {
+            return;
+        }
+        let stride0 = self.stride0();
+        self.levels.resize(count, ABSENT);
+        self.upper_start.resize(count, NO_BLOCK);
+        self.level0
+            .resize_with(count * stride0, || AtomicU32::new(0));
+    }
+
+    /// Makes `node` present at `level` with empty lists. The node must be absent.
+    pub(super) fn add_node(&mut self, node: u32, level: u8) {
+        let index = node as usize;
+        self.reserve_nodes(index + 1);
+        debug_assert_eq!(self.levels[index], ABSENT, "node added twice");
+        self.levels[index] = level;
+        if level > 0 {
+            self.upper_start[index] = self.upper.len();
+            let slots = usize::from(level) * self.stride_upper();
+            self.upper
+                .resize_with(self.upper.len() + slots, || AtomicU32::new(0));
+        }
+    }
+
+    /// The raw list (count slot first) of `node` at `level`; empty if it has no such level.
+    pub(super) fn slots(&self, node: u32, level: u8) -> &[AtomicU32] {
+        let index = node as usize;
+        let slots = match self.levels.get(index) {
+            Some(&l) if l != ABSENT && l >= level => {
+                if level == 0 {
+                    let stride = self.stride0();
+                    self.level0.get(index * stride..(index + 1) * stride)
+                } else {
+                    let stride = self.stride_upper();
+                    let start = self
+                        .upper_start
+                        .get(index)
+                        .and_then(|&block| block.checked_add((usize::from(level) - 1) * stride));
+                    let end = start.and_then(|start| start.checked_add(stride));
+                    start
+                        .zip(end)
+                        .and_then(|(start, end)| self.upper.get(start..end))
+                }
+            }
+            _ => None,
+        };
+        slots.unwrap_or(&[])
+    }
+
+    /// Replaces `out` with the neighbours of `node` at `level`.
+    #[inline]
+    pub(super) fn neighbors_into(&self, node: u32, level: u8, out: &mut Vec<u32>) {
+        out.clear();
+        if let Some((count, ids)) = self.slots(node, level).split_first() {
+            let count = (count.load(Relaxed) as usize).min(ids.len());
+            out.extend(ids[..count].iter().map(|id| id.load(Relaxed)));
+        }
+    }
+
+    /// Replaces the neighbours of `node` at `level` (truncated to the list's capacity).
+    /// Concurrent writers of one list must be serialised by the caller.
+    pub(super) fn set_neighbors(&self, node: u32, level: u8, ids: &[u32]) {
+        if let Some((count, slots)) = self.slots(node, level).split_first() {
+            let len = ids.len().min(slots.len());
+            for (slot, &id) in slots.iter().zip(&ids[..len]) {
+                slot.store(id, Relaxed);
+            }
+            for slot in &slots[len..] {
+                slot.store(0, Relaxed);
+            }
+            count.store(len as u32, Relaxed);
+        }
+    }
+
+    /// Bytes held by the link arrays and per-node tables.
+    pub(super) fn memory_bytes(&self) -> usize {
+        self.levels.capacity()
+            + self.upper_start.capacity() * std::mem::size_of::<usize>()
+            + (self.level0.capacity() + self.upper.capacity()) * std::mem::size_of::<AtomicU32>()
+    }
+}

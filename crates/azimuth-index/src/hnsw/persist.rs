@@ -1,0 +1,342 @@
+//! Serialisation of an [`Hnsw`] graph; the byte layout is documented in the module docs of
+//! `hnsw`. Loading trusts nothing: every count and id is checked before the graph is built.
+
+use super::graph::{Graph, ABSENT, MAX_LEVEL};
+use super::search::ScratchPool;
+use super::{Hnsw, HnswError, HnswParams, MAX_EF_CONSTRUCT, MAX_M};
+use crate::distance::Metric;
+
+const MAGIC: [u8; 8] = *b"AZMHNSW\0";
+const VERSION: u32 = 1;
+const NO_ENTRY: u32 = u32::MAX;
+const CRC_LEN: usize = 4;
+
+impl Hnsw {
+    /// The graph (not the vectors) as self-describing, checksummed bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let n = self.graph.len();
+        let levels = self.graph.levels();
+        let upper_slots: u64 = levels
+            .iter()
+            .filter(|&&l| l != ABSENT)
+            .map(|&l| u64::from(l) * self.graph.stride_upper() as u64)
+            .sum();
+        let mut out = Vec::with_capacity(56 + n * (2 + 4 * self.graph.stride0()));
+        out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&VERSION.to_le_bytes());
+        out.extend_from_slice(&[metric_code(self.metric), 0, 0, 0]);
+        out.extend_from_slice(&(self.dim as u64).to_le_bytes());
+        out.extend_from_slice(&(self.params.m as u32).to_le_bytes());
+        out.extend_from_slice(&(self.params.ef_construct as u32).to_le_bytes());
+        out.extend_from_slice(&self.params.seed.to_le_bytes());
+        out.extend_from_slice(&(n as u32).to_le_bytes());
+        out.extend_from_slice(&self.entry.unwrap_or(NO_ENTRY).to_le_bytes());
+        out.extend_from_slice(&upper_slots.to_le_bytes());
+        out.extend_from_slice(levels);
+        let mut bitmap = vec![0u8; n.div_ceil(8)];
+        for (i, _) in self.deleted.iter().enumerate().filter(|(_, &d)| d) {
+            bitmap[i / 8] |= 1 << (i % 8);
+        }
+        out.extend_from_slice(&bitmap);
+        let mut ids = Vec::new();
+        for node in 0..n as u32 {
+            self.write_list(&mut out, node, 0, &mut ids);
+        }
+        for (node, &level) in (0u32..).zip(levels) {
+            if level != ABSENT {
+                for lev in 1..=level {
+                    self.write_list(&mut out, node, lev, &mut ids);
+                }
+            }
+        }
+        let crc = crc32(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    fn write_list(&self, out: &mut Vec<u8>, node: u32, level: u8, ids: &mut Vec<u32>) {
+        self.graph.neighbors_into(node, level, ids);
+        let capacity = self.graph.capacity(level);
+        out.extend_from_slice(&(ids.len() as u32).to_le_bytes());
+        for slot in 0..capacity {
+            out.extend_from_slice(&ids.get(slot).copied().unwrap_or(0).to_le_bytes());
+        }
+    }
+
+    /// Loads bytes written by [`Hnsw::to_bytes`], checking them completely.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Hnsw, HnswError> {
+        let Some(split) = bytes.len().checked_sub(CRC_LEN) else {
+            return corrupt("shorter than a checksum");
+        };
+        let (body, stored) = bytes.split_at(split);
+        if crc32(body).to_le_bytes() != stored {
+            return corrupt("checksum mismatch");
+        }
+        let mut r = Reader(body);
+        let header = Header::read(&mut r)?;
+        let levels = r.take(header.n)?.to_vec();
+        let bitmap = r.take(header.n.div_ceil(8))?;
+        let stride0 = 1 + 2 * header.params.m;
+        let level0 = r.take_words(header.n.checked_mul(stride0))?;
+        let upper = r.take_words(usize::try_from(header.upper_slots).ok())?;
+        if !r.0.is_empty() {
+            return corrupt("trailing bytes after the lists");
+        }
+        let (count, entry) =
+            check_levels(&levels, header.entry, header.upper_slots, header.params)?;
+        let deleted = read_deleted(bitmap, &levels)?;
+        let graph = Graph::with_levels(header.params.m, levels);
+        let mut lists = ListReader::new(&graph);
+        for (node, slots) in (0u32..).zip(level0.chunks_exact(4 * stride0)) {
+            lists.load(node, 0, slots)?;
+        }
+        let mut upper = upper.chunks_exact(4 * graph.stride_upper());
+        for (node, &level) in (0u32..).zip(graph.levels()) {
+            if level == ABSENT {
+                continue;
+            }
+            for lev in 1..=level {
+                let slots = upper
+                    .next()
+                    .ok_or_else(|| corruption("upper lists too short"))?;
+                lists.load(node, lev, slots)?;
+            }
+        }
+        let deleted_count = deleted.iter().filter(|&&d| d).count();
+        Ok(Hnsw {
+            dim: header.dim,
+            metric: header.metric,
+            params: header.params,
+            graph,
+            entry,
+            count,
+            deleted,
+            deleted_count,
+            pool: ScratchPool::default(),
+        })
+    }
+}
+
+struct Header {
+    dim: usize,
+    metric: Metric,
+    params: HnswParams,
+    n: usize,
+    entry: u32,
+    upper_slots: u64,
+}
+
+impl Header {
+    fn read(r: &mut Reader<'_>) -> Result<Header, HnswError> {
+        if r.take(8)? != MAGIC {
+            return corrupt("bad magic");
+        }
+        let version = r.u32()?;
+        if version != VERSION {
+            return corrupt(format!("unsupported version {version}"));
+        }
+        let kind = r.take(4)?;
+        let metric = match kind {
+            [0, 0, 0, 0] => Metric::Dot,
+            [1, 0, 0, 0] => Metric::L2Squared,
+            [2, 0, 0, 0] => Metric::L1,
+            _ => return corrupt("bad metric or reserved bytes"),
+        };
+        let dim = usize::try_from(r.u64()?).map_err(|_| corruption("dim too large"))?;
+        let m = r.u32()? as usize;
+        let ef_construct = r.u32()? as usize;
+        let seed = r.u64()?;
+        if !(2..=MAX_M).contains(&m) || !(1..=MAX_EF_CONSTRUCT).contains(&ef_construct) {
+            return corrupt(format!(
+                "parameters out of range (m {m}, ef {ef_construct})"
+            ));
+        }
+        let params = HnswParams {
+            m,
+            ef_construct,
+            seed,
+        };
+        let n = r.u32()? as usize;
+        let entry = r.u32()?;
+        let upper_slots = r.u64()?;
+        Ok(Header {
+            dim,
+            metric,
+            params,
+            n,
+            entry,
+            upper_slots,
+        })
+    }
+}
+
+/// Checks levels, the entry point and the upper arena size; returns (present nodes, entry).
+fn check_levels(
+    levels: &[u8],
+    entry: u32,
+    upper_slots: u64,
+    params: HnswParams,
+) -> Result<(usize, Option<u32>), HnswError> {
+    let present = || levels.iter().copied().filter(|&l| l != ABSENT);
+    if present().any(|l| l > MAX_LEVEL) {
+        return corrupt("level out of range");
+    }
+    let count = present().count();
+    let expected: u64 = present()
+        .map(|l| u64::from(l) * (1 + params.m as u64))
+        .sum();
+    if expected != upper_slots {
+        return corrupt("upper-level size does not match the levels");
+    }
+    let top = present().max();
+    match (top, levels.get(entry as usize)) {
+        (None, _) if entry == NO_ENTRY => Ok((0, None)),
+        (Some(top), Some(&level)) if level == top => Ok((count, Some(entry))),
+        _ => corrupt("entry point is not a node of the top level"),
+    }
+}
+
+/// The deleted flags; set bits must name present nodes.
+fn read_deleted(bitmap: &[u8], levels: &[u8]) -> Result<Vec<bool>, HnswError> {
+    let bit = |i: usize| bitmap.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0);
+    let deleted: Vec<bool> = (0..levels.len()).map(bit).collect();
+    let set_bits: u32 = bitmap.iter().map(|b| b.count_ones()).sum();
+    let valid = deleted.iter().zip(levels).all(|(&d, &l)| !d || l != ABSENT);
+    if !valid || set_bits as usize != deleted.iter().filter(|&&d| d).count() {
+        return corrupt("deleted flag on an absent or nonexistent row");
+    }
+    Ok(deleted)
+}
+
+/// Validates serialised lists and stores them into a graph.
+struct ListReader<'g> {
+    graph: &'g Graph,
+    ids: Vec<u32>,
+}
+
+impl<'g> ListReader<'g> {
+    fn new(graph: &'g Graph) -> ListReader<'g> {
+        ListReader {
+            graph,
+            ids: Vec::new(),
+        }
+    }
+
+    /// Checks one list (`count`, then capacity ids) and, if `node` has `level`, stores it.
+    fn load(&mut self, node: u32, level: u8, bytes: &[u8]) -> Result<(), HnswError> {
+        let mut words = bytes.chunks_exact(4).map(le_u32);
+        let count = words.next().unwrap_or(0) as usize;
+        let present = self.graph.level(node).is_some();
+        if count > self.graph.capacity(level) || (!present && count > 0) {
+            return corrupt(format!(
+                "row {node}: bad neighbour count {count} at level {level}"
+            ));
+        }
+        self.ids.clear();
+        for (slot, id) in words.enumerate() {
+            let reaches = self.graph.level(id).is_some_and(|l| l >= level);
+            let ok = if slot < count {
+                id != node && reaches
+            } else {
+                id == 0
+            };
+            if !ok {
+                return corrupt(format!("row {node}: bad neighbour {id} at level {level}"));
+            }
+            if slot < count {
+                self.ids.push(id);
+            }
+        }
+        if present {
+            self.graph.set_neighbors(node, level, &self.ids);
+        }
+        Ok(())
+    }
+}
+
+/// A cursor over bytes that fails instead of running past the end.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, len: usize) -> Result<&'a [u8], HnswError> {
+        if len > self.0.len() {
+            return corrupt("truncated");
+        }
+        let (head, rest) = self.0.split_at(len);
+        self.0 = rest;
+        Ok(head)
+    }
+
+    /// `words` little-endian u32 words (`None` = an overflowed size).
+    fn take_words(&mut self, words: Option<usize>) -> Result<&'a [u8], HnswError> {
+        let len = words.and_then(|w| w.checked_mul(4));
+        self.take(len.ok_or_else(|| corruption("size overflows"))?)
+    }
+
+    fn u32(&mut self) -> Result<u32, HnswError> {
+        Ok(le_u32(self.take(4)?))
+    }
+
+    fn u64(&mut self) -> Result<u64, HnswError> {
+        let bytes = self.take(8)?;
+        let mut word = [0u8; 8];
+        word.copy_from_slice(bytes);
+        Ok(u64::from_le_bytes(word))
+    }
+}
+
+/// The first four bytes as a little-endian u32 (missing bytes read as zero).
+fn le_u32(bytes: &[u8]) -> u32 {
+    let mut word = [0u8; 4];
+    for (dst, src) in word.iter_mut().zip(bytes) {
+        *dst = *src;
+    }
+    u32::from_le_bytes(word)
+}
+
+fn metric_code(metric: Metric) -> u8 {
+    match metric {
+        Metric::Dot => 0,
+        Metric::L2Squared => 1,
+        Metric::L1 => 2,
+    }
+}
+
+fn corruption(why: impl Into<String>) -> HnswError {
+    HnswError::Corruption(why.into())
+}
+
+fn corrupt<T>(why: impl Into<String>) -> Result<T, HnswError> {
+    Err(corruption(why))
+}
+
+/// CRC-32 (IEEE 802.3, reflected, as zlib and `crc32fast` compute it).
+pub(super) fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc = CRC_TABLE[((crc ^ u32::from(byte)) & 0xff) as usize] ^ (crc >> 8);
+    }
+    !crc
+}
+
+const CRC_TABLE: [u32; 256] = crc_table();
+
+const fn crc_table() -> [u32; 256] {
+    let mut table = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut crc = i as u32;
+        let mut bit = 0;
+        while bit < 8 {
+            crc = if crc & 1 != 0 {
+                0xEDB8_8320 ^ (crc >> 1)
+            } else {
+                crc >> 1
+            };
+            bit += 1;
+        }
+        table[i] = crc;
+        i += 1;
+    }
+    table
+}
