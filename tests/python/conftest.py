@@ -1,8 +1,15 @@
 """Fixtures that run the real `azimuth` server binary for the Python suite.
 
+Run from the repository root:
+
+    scripts/python-env.sh                      # creates/updates .venv (qdrant-client, pytest, httpx)
+    .venv/bin/python -m pytest tests/python -q
+
 The binary comes from $AZIMUTH_BIN (default: target/ci/azimuth relative to the repository root).
 Each server gets a free 127.0.0.1 port and its own data directory; it is stopped by pid
-(SIGTERM, then SIGKILL after a timeout).
+(SIGTERM, then SIGKILL after a timeout). AZIMUTH_* variables of the caller are not passed on.
+test_differential.py also reads AZIMUTH_DIFF_OPS (operations per run, 8 runs) and
+AZIMUTH_DIFF_SEED.
 """
 
 from __future__ import annotations

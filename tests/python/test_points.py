@@ -68,6 +68,25 @@ def test_upsert_list_and_retrieve(client: QdrantClient, cname):
     }
 
 
+def test_payload_values_round_trip_exactly(client: QdrantClient, cname):
+    """JSON numbers must come back bit-identical (shortest round-trip form), as in Qdrant."""
+    import random
+
+    mk(client, cname)
+    rnd = random.Random(1)
+    values = [rnd.random() for _ in range(300)] + [
+        0.1, 1e-300, 1.7976931348623157e308, 5e-324, -0.0, 2**53 + 1, -(2**63), 2**64 - 1, 123456789.123456789,
+    ]
+    client.upsert(cname, [models.PointStruct(id=i, vector=[1.0, 1.0], payload={"x": v}) for i, v in enumerate(values)])
+    got = {r.id: r.payload["x"] for r in all_points(client, cname)}
+    bad = [(i, values[i], got[i]) for i in range(len(values)) if got[i] != values[i] or type(got[i]) is not type(values[i])]
+    assert not bad, f"{len(bad)} values changed, e.g. (id, sent, returned): {bad[:5]}"
+    # strings, unicode, nesting, empty containers, null
+    odd = {"s": "ünïcödé \u2603 \"q\" \\ \n", "e": {}, "l": [], "n": None, "deep": [[{"a": [1, {"b": None}]}]]}
+    client.upsert(cname, [models.PointStruct(id=10_000, vector=[1.0, 1.0], payload=odd)])
+    assert client.retrieve(cname, [10_000])[0].payload == odd
+
+
 def test_upsert_replaces_whole_point(client: QdrantClient, cname):
     mk(client, cname)
     client.upsert(cname, [models.PointStruct(id=1, vector=[1.0, 2.0], payload={"a": 1, "b": 2})])
@@ -100,7 +119,7 @@ def test_upsert_batch_form(client: QdrantClient, cname):
     mk(client, cname, 2, models.Distance.EUCLID)
     client.upsert(
         cname,
-        models.Batch(ids=[1, 2, U1], vectors=[[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]], payloads=[{"a": 1}, None, {"a": 3}]),
+        models.Batch(ids=[1, 2, U1], vectors=[[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]], payloads=[{"a": 1}, {}, {"a": 3}]),
     )
     recs = {r.id: r for r in client.retrieve(cname, [1, 2, U1], with_vectors=True)}
     assert recs[1].payload == {"a": 1} and recs[2].payload == {} and recs[U1].payload == {"a": 3}
@@ -108,6 +127,16 @@ def test_upsert_batch_form(client: QdrantClient, cname):
     # batch without payloads
     client.upsert(cname, models.Batch(ids=[5, 6], vectors=[[1.0, 1.0], [2.0, 2.0]]))
     assert client.count(cname).count == 5
+
+
+def test_batch_null_payload_entry(http: httpx.Client, client: QdrantClient, cname):
+    mk(client, cname)
+    r = http.put(
+        f"/collections/{cname}/points?wait=true",
+        json={"batch": {"ids": [1, 2], "vectors": [[1, 0], [0, 1]], "payloads": [{"a": 1}, None]}},
+    )
+    assert r.status_code == 200, r.text
+    assert payloads(client, cname, [1, 2]) == {1: {"a": 1}, 2: {}}
 
 
 def test_batch_named_and_sparse(client: QdrantClient, cname):
@@ -303,17 +332,29 @@ def test_payload_operations(client: QdrantClient, cname):
     assert payloads(client, cname, [1]) == {1: {}}
 
 
-def test_payload_ops_on_missing_point_are_404(client: QdrantClient, cname):
-    mk(client, cname)
-    client.upsert(cname, [models.PointStruct(id=1, vector=[1.0, 0.0], payload={"a": 1})])
-    for call in (
-        lambda: client.set_payload(cname, {"x": 1}, points=[424242]),
-        lambda: client.overwrite_payload(cname, {"x": 1}, points=[424242]),
-        lambda: client.update_vectors(cname, [models.PointVectors(id=424242, vector=[1.0, 1.0])]),
-    ):
-        with pytest.raises(UnexpectedResponse) as e:
-            call()
-        assert e.value.status_code == 404, e.value
+MISSING_POINT_OPS = {
+    "set_payload": lambda c, n, ids: c.set_payload(n, {"x": 1}, points=ids),
+    "overwrite_payload": lambda c, n, ids: c.overwrite_payload(n, {"x": 1}, points=ids),
+    "delete_payload": lambda c, n, ids: c.delete_payload(n, ["a"], points=ids),
+    "clear_payload": lambda c, n, ids: c.clear_payload(n, ids),
+    "update_vectors": lambda c, n, ids: c.update_vectors(n, [models.PointVectors(id=i, vector=[2.0, 2.0]) for i in ids]),
+    "delete_vectors": lambda c, n, ids: c.delete_vectors(n, [""], points=ids),
+}
+
+
+@pytest.mark.parametrize("op", sorted(MISSING_POINT_OPS))
+def test_payload_and_vector_ops_on_missing_point_are_404(client: QdrantClient, op):
+    """Qdrant answers 404 `No point with id … found` when a listed point does not exist;
+    the other listed points are still updated."""
+    name = mk(client, unique_name("missing_" + op))
+    client.upsert(name, [models.PointStruct(id=1, vector=[1.0, 0.0], payload={"a": 1})])
+    before = client.retrieve(name, [1], with_vectors=True)[0]
+    with pytest.raises(UnexpectedResponse) as e:
+        MISSING_POINT_OPS[op](client, name, [1, 424242])
+    assert e.value.status_code == 404, e.value
+    assert "424242" in e.value.content.decode()
+    after = client.retrieve(name, [1], with_vectors=True)[0]
+    assert (after.payload, after.vector) != (before.payload, before.vector), "point 1 should still be updated"
 
 
 def test_update_and_delete_vectors(client: QdrantClient, cname):
@@ -490,6 +531,25 @@ def test_scroll_order_by(client: QdrantClient, cname):
     assert e.value.status_code == 400
 
 
+def test_scroll_order_by_repeated_array_values(client: QdrantClient, cname):
+    """A point yields one row per *distinct* value (Qdrant's numeric index is a set of
+    (value, point) pairs; local mode dedups the same way)."""
+    mk(client, cname)
+    client.create_payload_index(cname, "o", models.PayloadSchemaType.FLOAT)
+    client.create_payload_index(cname, "n", models.PayloadSchemaType.INTEGER)
+    client.upsert(
+        cname,
+        [
+            models.PointStruct(id=1, vector=[1.0, 0.0], payload={"o": [3, 3], "n": [2, 2, 5]}),
+            models.PointStruct(id=2, vector=[1.0, 0.0], payload={"o": [6, 6.0, 1.5]}),
+        ],
+    )
+    recs, _ = client.scroll(cname, order_by="o", limit=10)
+    assert [(r.id, r.order_value) for r in recs] == [(2, 1.5), (1, 3), (2, 6)]
+    recs, _ = client.scroll(cname, order_by=models.OrderBy(key="n", direction="desc"), limit=10)
+    assert [(r.id, r.order_value) for r in recs] == [(1, 5), (1, 2)]
+
+
 def test_count(client: QdrantClient, cname):
     mk(client, cname)
     client.upsert(cname, [models.PointStruct(id=i, vector=[1.0, 1.0], payload={"i": i}) for i in range(25)])
@@ -574,10 +634,50 @@ def test_async_client_points(server):
                 name, [models.QueryRequest(query=[0.0, 1.0], limit=1), models.QueryRequest(query=[0.0, -1.0], limit=1)]
             )
             assert [r.points[0].id for r in batch] == [7, U1]
-            await c.upload_points(name, [models.PointStruct(id=100 + i, vector=[1.0, 1.0]) for i in range(100)], wait=True)
+            # upload_points is a plain (blocking) method on the async client too
+            c.upload_points(name, [models.PointStruct(id=100 + i, vector=[1.0, 1.0]) for i in range(100)], wait=True)
             assert (await c.count(name)).count == 108
         finally:
             await c.delete_collection(name)
             await c.close()
 
     asyncio.run(main())
+
+
+def test_facet(client: QdrantClient, cname):
+    """`facet` (delivered after the first version of this suite): counts by value, sorted by count
+    descending then value ascending, arrays counted once per distinct value; local mode agrees."""
+    import random
+
+    local = QdrantClient(":memory:")
+    rnd = random.Random(4)
+    pts = []
+    for i in range(120):
+        payload = {
+            "city": rnd.choice(["Berlin", "London", "Paris", "Rome", "Oslo"]),
+            "n": rnd.randint(0, 6),
+            "tags": rnd.sample(["a", "b", "c", "d"], rnd.randint(0, 3)),
+            "flag": rnd.random() < 0.3,
+        }
+        if rnd.random() < 0.1:
+            payload["tags"] = ["a", "a"]
+        pts.append(models.PointStruct(id=i, vector=[1.0, float(i)], payload=payload))
+    for c in (client, local):
+        mk(c, cname)
+        c.upsert(cname, pts)
+    for field, schema in (("city", "keyword"), ("n", "integer"), ("tags", "keyword"), ("flag", "bool")):
+        client.create_payload_index(cname, field, schema)
+    flt = models.Filter(must_not=[models.FieldCondition(key="city", match=models.MatchValue(value="Rome"))])
+    for key in ("city", "n", "tags", "flag"):
+        for kw in ({}, {"limit": 2}, {"facet_filter": flt}, {"exact": True, "limit": 100}):
+            got = [(h.value, h.count) for h in client.facet(cname, key, **kw).hits]
+            want = [(h.value, h.count) for h in local.facet(cname, key, **kw).hits]
+            assert got == want, (key, kw)
+    hits = client.facet(cname, "city", limit=100).hits
+    assert sum(h.count for h in hits) == 120
+    counts = [h.count for h in hits]
+    assert counts == sorted(counts, reverse=True)
+    local.close()
+    with pytest.raises(UnexpectedResponse) as e:  # needs an index
+        client.facet(cname, "unindexed")
+    assert e.value.status_code == 400

@@ -1,4 +1,4 @@
-//! Azimuth vector index kernels: SIMD distance functions and exact (flat) search.
+//! Azimuth vector index kernels: SIMD distance functions, exact (flat) search and HNSW.
 //!
 //! This crate is the numeric core under `azimuth-engine`. It knows about slices of `f32` and
 //! row numbers, nothing else:
@@ -18,12 +18,16 @@
 //! - **Hot loops inside the kernel.** [`distance::Kernels::scores_into`] scans a whole matrix
 //!   inside the instruction-set-specific function so the pairwise kernel inlines into the row
 //!   loop; this is what exact search throughput rests on.
+//! - **Graph indexes own links, not vectors.** [`hnsw::Hnsw`] stores only its graph; every
+//!   call that needs distances borrows the caller's matrix again, so the engine keeps one copy
+//!   of each vector. Its bytes (`to_bytes` / `from_bytes`) are checksummed and fully
+//!   validated on load; the caller decides where they live.
 //! - **Total on every input.** Mismatched lengths use the common prefix (and trip a
 //!   `debug_assert!`), `dim == 0` means no rows, out-of-range candidate rows are skipped, NaN
 //!   scores rank last. Nothing here panics on data.
 //!
-//! Invariant: `unsafe` appears only in `distance` (intrinsic loads and the calls through the
-//! dispatch table), each block with a `// SAFETY:` comment.
+//! Invariant: `unsafe` appears only in `distance` (intrinsic loads, prefetch hints and the
+//! calls through the dispatch table), each block with a `// SAFETY:` comment.
 
 pub mod distance;
 pub mod flat;

@@ -16,7 +16,8 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::graph::Graph;
-use super::search::{Scored, Scratch, ScratchPool, Space, View};
+use super::search::{Scored, Scratch, ScratchPool, Space, View, LOOKAHEAD};
+use crate::distance;
 
 /// Rows a worker claims at a time in a parallel build.
 const CHUNK: usize = 32;
@@ -99,16 +100,36 @@ impl Builder<'_> {
         buf.found.extend(scratch.results.drain());
         buf.found.sort_unstable();
         select_diverse(self.space, &buf.found, self.graph.m(), &mut buf.selected);
-        buf.ids.clear();
-        buf.ids.extend(buf.selected.iter().map(|s| s.id));
-        {
-            let _guard = self.locks.lock(node);
-            self.graph.set_neighbors(node, lev, &buf.ids);
-        }
+        self.set_own_list(node, lev, buf);
         for i in 0..buf.selected.len() {
             let neighbor = buf.selected[i];
             self.link_back(neighbor.id, node, neighbor.dist, lev, buf);
         }
+    }
+
+    /// Writes `node`'s list at `lev`: `buf.selected`, plus any links that other workers
+    /// added since `node` became reachable from the level above (re-pruned together if they
+    /// overflow), so a parallel build loses no reverse link.
+    fn set_own_list(&self, node: u32, lev: u8, buf: &mut Buffers) {
+        let _guard = self.locks.lock(node);
+        self.graph.neighbors_into(node, lev, &mut buf.ids);
+        buf.ids
+            .retain(|id| !buf.selected.iter().any(|s| s.id == *id));
+        buf.pruning.clear();
+        buf.pruning.extend_from_slice(&buf.selected);
+        if !buf.ids.is_empty() {
+            let pruning = &mut buf.pruning;
+            self.space
+                .for_each_distance(self.space.vector(node), &buf.ids, |id, dist| {
+                    pruning.push(Scored { dist, id });
+                });
+            pruning.sort_unstable();
+        }
+        let capacity = self.graph.capacity(lev);
+        select_diverse(self.space, &buf.pruning, capacity, &mut buf.kept);
+        buf.ids.clear();
+        buf.ids.extend(buf.kept.iter().map(|s| s.id));
+        self.graph.set_neighbors(node, lev, &buf.ids);
     }
 
     /// Adds `node` (at distance `dist`) to `target`'s list at `lev`, re-pruning when full.
@@ -127,10 +148,10 @@ impl Builder<'_> {
         let base = self.space.vector(target);
         buf.pruning.clear();
         buf.pruning.push(Scored { dist, id: node });
-        buf.pruning.extend(buf.ids.iter().map(|&id| Scored {
-            dist: self.space.distance(base, self.space.vector(id)),
-            id,
-        }));
+        let pruning = &mut buf.pruning;
+        self.space.for_each_distance(base, &buf.ids, |id, dist| {
+            pruning.push(Scored { dist, id });
+        });
         buf.pruning.sort_unstable();
         select_diverse(self.space, &buf.pruning, capacity, &mut buf.kept);
         buf.ids.clear();
@@ -148,9 +169,12 @@ fn select_diverse(space: Space<'_>, candidates: &[Scored], limit: usize, out: &m
         out.extend_from_slice(candidates);
         return;
     }
-    for &candidate in candidates {
+    for (i, &candidate) in candidates.iter().enumerate() {
         if out.len() >= limit {
             break;
+        }
+        if let Some(ahead) = candidates.get(i + LOOKAHEAD) {
+            distance::prefetch(space.vector(ahead.id));
         }
         let vector = space.vector(candidate.id);
         let diverse = out

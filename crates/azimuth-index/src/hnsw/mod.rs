@@ -27,6 +27,12 @@
 //! - **Deletion** only marks: deleted rows keep their links (the graph stays navigable) and
 //!   are filtered out of results.
 //!
+//! Invariant: a link on level `l` names a present node, other than the list's owner, whose
+//! level is at least `l`; so a walk on level `l` only ever reaches nodes that have level `l`.
+//! Invariant: the entry point is a node of the highest level (none iff the graph is empty).
+//! Invariant: `search` never reads a row at or past `data.len() / dim`: it returns nothing
+//! when `data` has fewer rows than the graph has node slots.
+//!
 //! # Serialised layout (version 1)
 //!
 //! All integers little-endian; `n` is the number of node slots (one past the largest

@@ -12,6 +12,10 @@ use std::sync::{Mutex, PoisonError};
 use super::graph::Graph;
 use crate::distance::{self, Kernels, Metric};
 
+/// How many rows ahead of the one being scored a walk prefetches (measured on 384-d rows:
+/// 4 beat 2, 8 and prefetching every neighbour at once).
+pub(super) const LOOKAHEAD: usize = 4;
+
 /// A node and its distance to the current target; orders by distance, then id.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Scored {
@@ -81,6 +85,26 @@ impl<'a> Space<'a> {
             f32::INFINITY
         } else {
             dist
+        }
+    }
+
+    /// Calls `each(id, distance(query, row id))` for every id in order, prefetching the row
+    /// [`LOOKAHEAD`] places ahead so memory latency overlaps the arithmetic.
+    #[inline]
+    pub(super) fn for_each_distance(
+        &self,
+        query: &[f32],
+        ids: &[u32],
+        mut each: impl FnMut(u32, f32),
+    ) {
+        for &id in ids.iter().take(LOOKAHEAD) {
+            distance::prefetch(self.vector(id));
+        }
+        for (i, &id) in ids.iter().enumerate() {
+            if let Some(&ahead) = ids.get(i + LOOKAHEAD) {
+                distance::prefetch(self.vector(ahead));
+            }
+            each(id, self.distance(query, self.vector(id)));
         }
     }
 
@@ -174,13 +198,9 @@ impl View<'_> {
         loop {
             let from = best.id;
             self.graph.neighbors_into(from, level, neighbors);
-            for &id in neighbors.iter() {
-                distance::prefetch(self.space.vector(id));
-            }
-            for &id in neighbors.iter() {
-                let dist = self.space.distance(query, self.space.vector(id));
+            self.space.for_each_distance(query, neighbors, |id, dist| {
                 best = best.min(Scored { dist, id });
-            }
+            });
             if best.id == from {
                 return best;
             }
@@ -243,24 +263,18 @@ impl View<'_> {
             }
             self.graph.neighbors_into(current.id, level, neighbors);
             fresh.clear();
-            for &id in neighbors.iter() {
-                if visited.insert(id) {
-                    distance::prefetch(self.space.vector(id));
-                    fresh.push(id);
-                }
-            }
-            for &id in fresh.iter() {
-                let dist = self.space.distance(query, self.space.vector(id));
+            fresh.extend(neighbors.iter().copied().filter(|&id| visited.insert(id)));
+            self.space.for_each_distance(query, fresh, |id, dist| {
                 let full = results.len() >= ef;
                 if full && results.peek().is_some_and(|worst| dist >= worst.dist) {
-                    continue;
+                    return;
                 }
                 let node = Scored { dist, id };
                 candidates.push(Reverse(node));
                 if accept(id) {
                     offer(results, node, ef);
                 }
-            }
+            });
         }
     }
 }

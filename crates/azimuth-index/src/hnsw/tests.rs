@@ -133,9 +133,13 @@ fn filtered_search_keeps_recall() {
     let data = clustered(7, 20_000, DIM, Metric::Dot);
     let queries = clustered(8, 200, DIM, Metric::Dot);
     let index = Hnsw::build(&data, DIM, Metric::Dot, params(), 2);
-    let half = recall(&index, &data, &queries, (10, 128), &|row| row % 2 == 0);
+    let half = recall(&index, &data, &queries, (10, 128), &|row| {
+        row.is_multiple_of(2)
+    });
     assert!(half >= 0.95, "50% filter: recall@10 {half}");
-    let tenth = recall(&index, &data, &queries, (10, 128), &|row| row % 10 == 0);
+    let tenth = recall(&index, &data, &queries, (10, 128), &|row| {
+        row.is_multiple_of(10)
+    });
     assert!(tenth >= 0.95, "10% filter: recall@10 {tenth}");
 }
 
@@ -151,7 +155,7 @@ fn deleted_rows_are_never_returned() {
     assert!(!index.mark_deleted(5_000), "not indexed");
     assert!(index.is_deleted(1) && !index.is_deleted(0) && !index.is_deleted(99_999));
     assert_eq!(index.deleted_count(), 3_333);
-    let live = |row: u32| row % 3 == 0;
+    let live = |row: u32| row.is_multiple_of(3);
     for query in queries.chunks_exact(DIM) {
         let got = index.search(&data, query, 10, 64, None);
         assert_eq!(got.len(), 10);
@@ -160,10 +164,12 @@ fn deleted_rows_are_never_returned() {
     // Deletions combine with a filter, and recall holds over the live rows.
     let r = recall(&index, &data, &queries, (10, 64), &live);
     assert!(r >= 0.95, "recall@10 over live rows {r}");
-    let even_live = |row: u32| row % 2 == 0;
+    let even_live = |row: u32| row.is_multiple_of(2);
     for query in queries.chunks_exact(DIM).take(10) {
         let got = index.search(&data, query, 10, 64, Some(&even_live));
-        assert!(got.iter().all(|(row, _)| live(*row) && row % 2 == 0));
+        assert!(got
+            .iter()
+            .all(|(row, _)| live(*row) && row.is_multiple_of(2)));
     }
 }
 
@@ -335,28 +341,62 @@ fn single_thread_build_is_deterministic() {
 }
 
 #[test]
+fn concurrent_searches_agree_with_sequential_ones() {
+    fn shareable<T: Send + Sync>(_: &T) {}
+    let data = clustered(19, 3_000, 16, Metric::L1);
+    let index = Hnsw::build(&data, 16, Metric::L1, params(), 2);
+    shareable(&index);
+    let queries: Vec<&[f32]> = data.chunks_exact(16).step_by(37).collect();
+    let sequential: Vec<_> = queries
+        .iter()
+        .map(|q| index.search(&data, q, 5, 32, None))
+        .collect();
+    std::thread::scope(|scope| {
+        let search_all = || -> Vec<_> {
+            queries
+                .iter()
+                .map(|q| index.search(&data, q, 5, 32, None))
+                .collect()
+        };
+        let workers: Vec<_> = (0..3).map(|_| scope.spawn(search_all)).collect();
+        for worker in workers {
+            assert_eq!(worker.join().unwrap(), sequential);
+        }
+    });
+}
+
+#[test]
 fn crc32_matches_the_standard_check_value() {
     assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
     assert_eq!(crc32(b""), 0);
 }
 
+/// Prints recall against exact search for a range of beam widths and filters:
+/// `cargo test -p azimuth-index --release hnsw::tests::recall_table -- --ignored --nocapture`.
 #[test]
 #[ignore]
-fn diag() {
-    for noise_metric in [Metric::L2Squared, Metric::Dot] {
-        let data = clustered(1, 20_000, DIM, noise_metric);
-        let queries = clustered(2, 200, DIM, noise_metric);
-        let index = Hnsw::build(&data, DIM, noise_metric, params(), 1);
-        for ef in [10, 32, 64, 128, 256, 512, 2000] {
-            let r = recall(&index, &data, &queries, (10, ef), &|_| true);
-            println!("{noise_metric:?} ef {ef}: {r}");
+fn recall_table() {
+    let filters: [(&str, &dyn Fn(u32) -> bool); 4] = [
+        ("all", &|_| true),
+        ("50%", &|row| row.is_multiple_of(2)),
+        ("10%", &|row| row.is_multiple_of(10)),
+        ("1%", &|row| row.is_multiple_of(100)),
+    ];
+    for metric in METRICS {
+        let data = clustered(1, 20_000, DIM, metric);
+        let queries = clustered(2, 200, DIM, metric);
+        let index = Hnsw::build(&data, DIM, metric, params(), 2);
+        for (name, accept) in filters {
+            let row: Vec<String> = [16, 32, 64, 128, 256]
+                .iter()
+                .map(|&ef| {
+                    format!(
+                        "ef {ef}: {:.4}",
+                        recall(&index, &data, &queries, (10, ef), accept)
+                    )
+                })
+                .collect();
+            println!("{metric:?} {name}: {}", row.join(", "));
         }
-        let mut degs = vec![0usize; 40];
-        let mut ids = Vec::new();
-        for n in 0..20_000 {
-            index.graph.neighbors_into(n, 0, &mut ids);
-            degs[ids.len()] += 1;
-        }
-        println!("{degs:?}");
     }
 }
