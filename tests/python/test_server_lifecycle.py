@@ -65,9 +65,10 @@ def test_api_keys(start_server):
     writes = {
         "upsert": lambda c: c.upsert(name, [models.PointStruct(id=9, vector=[1.0, 1.0])]),
         "delete": lambda c: c.delete(name, [1]),
-        "set_payload": lambda c: c.set_payload(name, {"x": 1}, points=[1]),
-        "clear_payload": lambda c: c.clear_payload(name, [1]),
-        "update_vectors": lambda c: c.update_vectors(name, [models.PointVectors(id=1, vector=[2.0, 2.0])]),
+        # Edits name point 2: point 1 is gone after "delete" when the admin runs these in order.
+        "set_payload": lambda c: c.set_payload(name, {"x": 1}, points=[2]),
+        "clear_payload": lambda c: c.clear_payload(name, [2]),
+        "update_vectors": lambda c: c.update_vectors(name, [models.PointVectors(id=2, vector=[2.0, 2.0])]),
         "create_collection": lambda c: c.create_collection(unique_name("ro"), vectors_config=models.VectorParams(size=2, distance="Dot")),
         "delete_collection": lambda c: c.delete_collection(name),
         "update_collection": lambda c: c.update_collection(name, optimizers_config=models.OptimizersConfigDiff(indexing_threshold=1)),

@@ -78,6 +78,11 @@ pub(crate) fn validate_name(name: &str) -> Result<()> {
             "collection name must be 1 to {MAX_NAME_LEN} characters long"
         )));
     }
+    if name == "." || name == ".." {
+        return Err(Error::invalid(
+            "collection name must not be \".\" or \"..\"",
+        ));
+    }
     if name.contains(['/', '\\', '\0']) {
         return Err(Error::invalid(format!(
             "collection name {name:?} must not contain '/', '\\' or NUL"

@@ -23,8 +23,8 @@ mod storage;
 mod types;
 
 pub use collection::{
-    Collection, CollectionInfo, FacetHit, OrderBy, QueryVector, ScrollRequest, ScrollResult,
-    SearchRequest, UpsertMode, UpsertOptions, WriteLimits,
+    Collection, CollectionInfo, FacetHit, OrderBy, PayloadIndexInfo, QueryVector, ScrollRequest,
+    ScrollResult, SearchRequest, UpsertMode, UpsertOptions, WriteLimits,
 };
 pub use config::{
     CollectionConfig, HnswParams, OptimizerParams, Quantization, SparseVectorParams, VectorParams,

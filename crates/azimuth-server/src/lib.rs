@@ -8,6 +8,7 @@
 mod api;
 mod auth;
 mod config;
+mod precheck;
 mod reply;
 mod tls;
 
@@ -38,6 +39,10 @@ pub fn app(db: Arc<Database>, config: ServerConfig) -> Router {
         ))
         .layer(axum::extract::DefaultBodyLimit::max(
             state.config.max_body_bytes,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            precheck::check,
         ))
         .layer(axum::middleware::from_fn(reply::timed))
 }

@@ -221,8 +221,13 @@ pub fn info(dir: &Path, name: &str) -> Result<()> {
     for name in info.config.sparse_vectors.keys() {
         println!("sparse       {name}");
     }
-    for (key, schema, n) in &info.payload_schema {
-        println!("index        {key}: {} ({n} points)", schema.name());
+    for idx in &info.payload_schema {
+        println!(
+            "index        {}: {} ({} points)",
+            idx.key,
+            idx.schema.name(),
+            idx.points
+        );
     }
     Ok(())
 }

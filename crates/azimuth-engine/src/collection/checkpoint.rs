@@ -86,7 +86,14 @@ impl Collection {
             payload_schema: st
                 .schema
                 .iter()
-                .map(|(k, s)| (k.to_string(), s.name().to_string()))
+                .map(|(k, s)| {
+                    let spec = st
+                        .index_specs
+                        .get(k)
+                        .cloned()
+                        .unwrap_or_else(|| s.name().into());
+                    (k.to_string(), spec.to_string())
+                })
                 .collect(),
         };
         dir.write_manifest(&m)?;

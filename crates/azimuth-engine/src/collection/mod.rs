@@ -42,6 +42,17 @@ impl Default for WriteLimits {
     }
 }
 
+/// One payload index as reported by [`Collection::info`].
+#[derive(Clone, Debug)]
+pub struct PayloadIndexInfo {
+    pub key: JsonPath,
+    pub schema: FieldSchema,
+    /// Points with a value indexed.
+    pub points: usize,
+    /// The options it was created with, when given as an object (`{"type": "text", …}`).
+    pub params: Option<serde_json::Value>,
+}
+
 /// A collection's summary.
 #[derive(Clone, Debug)]
 pub struct CollectionInfo {
@@ -52,7 +63,7 @@ pub struct CollectionInfo {
     /// Rows in the mutable segment (not yet sealed to a file).
     pub unsealed_points: usize,
     /// Payload indexes: key, type, number of indexed points.
-    pub payload_schema: Vec<(JsonPath, FieldSchema, usize)>,
+    pub payload_schema: Vec<PayloadIndexInfo>,
     pub last_operation_id: u64,
 }
 
@@ -101,9 +112,14 @@ impl Collection {
         for (key, schema) in &manifest.payload_schema {
             let path = JsonPath::parse(key)
                 .map_err(|e| Error::corruption(&dir.path.join("MANIFEST"), e.to_string()))?;
-            let schema = FieldSchema::from_json(&serde_json::Value::String(schema.clone()))
-                .map_err(|e| Error::corruption(&dir.path.join("MANIFEST"), e.to_string()))?;
-            state.schema.insert(path, schema);
+            let (schema, spec) = state::parse_index_spec(schema).ok_or_else(|| {
+                Error::corruption(
+                    &dir.path.join("MANIFEST"),
+                    format!("bad payload index {schema:?}"),
+                )
+            })?;
+            state.schema.insert(path.clone(), schema);
+            state.index_specs.insert(path, spec);
         }
         state.segments.clear();
         state.next_segment_id = manifest.next_segment_id.max(1);
@@ -192,7 +208,12 @@ impl Collection {
             payload_schema: st
                 .schema
                 .iter()
-                .map(|(k, s)| (k.clone(), *s, counts.get(k).copied().unwrap_or(0)))
+                .map(|(k, s)| PayloadIndexInfo {
+                    key: k.clone(),
+                    schema: *s,
+                    points: counts.get(k).copied().unwrap_or(0),
+                    params: st.index_specs.get(k).filter(|v| v.is_object()).cloned(),
+                })
                 .collect(),
             last_operation_id: st.last_lsn,
         }

@@ -146,9 +146,8 @@ impl Collection {
     fn scroll_ordered(&self, req: &ScrollRequest, order: &OrderBy) -> Result<ScrollResult> {
         let st = self.state.read();
         let schema = st.schema.get(&order.key).copied();
-        let is_datetime = match schema {
-            Some(FieldSchema::Integer | FieldSchema::Float) => false,
-            Some(FieldSchema::Datetime) => true,
+        let schema = match schema {
+            Some(s @ (FieldSchema::Integer | FieldSchema::Float | FieldSchema::Datetime)) => s,
             _ => {
                 return Err(Error::invalid(format!(
                     "no range index for order_by key {}: create an integer, float or datetime payload index on it first",
@@ -159,9 +158,14 @@ impl Collection {
         let mut rows: Vec<(f64, OrderValue, &PointId, u64, u32)> = Vec::new();
         for seg in st.segments.values() {
             for r in seg.matching_rows(req.filter.as_ref()) {
+                // One row per distinct value of the point, as an index holds them.
+                let mut seen: Vec<f64> = Vec::new();
                 for v in order.key.values(&seg.data.payloads[r as usize]) {
-                    if let Some((key, ov)) = order_value(v, is_datetime) {
-                        rows.push((key, ov, &seg.data.ids[r as usize], seg.id, r));
+                    if let Some((key, ov)) = order_value(v, schema) {
+                        if !seen.contains(&key) {
+                            seen.push(key);
+                            rows.push((key, ov, &seg.data.ids[r as usize], seg.id, r));
+                        }
                     }
                 }
             }
@@ -194,16 +198,23 @@ impl Collection {
     }
 }
 
-fn order_value(v: &serde_json::Value, datetime: bool) -> Option<(f64, OrderValue)> {
-    if datetime {
-        let micros = parse_datetime(v.as_str()?)?;
-        return Some((micros as f64, OrderValue::Int(micros)));
+/// The sort key and reported value of a payload value under an index of `schema`: a float
+/// index reports floats, an integer index only integers, a datetime index microseconds.
+fn order_value(v: &serde_json::Value, schema: FieldSchema) -> Option<(f64, OrderValue)> {
+    match schema {
+        FieldSchema::Datetime => {
+            let micros = parse_datetime(v.as_str()?)?;
+            Some((micros as f64, OrderValue::Int(micros)))
+        }
+        FieldSchema::Integer => {
+            let i = v.as_i64()?;
+            Some((i as f64, OrderValue::Int(i)))
+        }
+        _ => {
+            let f = v.as_f64()?;
+            Some((f, OrderValue::Float(f)))
+        }
     }
-    if let Some(i) = v.as_i64() {
-        return Some((i as f64, OrderValue::Int(i)));
-    }
-    let f = v.as_f64()?;
-    Some((f, OrderValue::Float(f)))
 }
 
 /// A facet value and how many points hold it.

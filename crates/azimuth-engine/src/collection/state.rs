@@ -22,6 +22,8 @@ pub(crate) struct State {
     pub next_segment_id: u64,
     pub id_map: BTreeMap<PointId, (u64, u32)>,
     pub schema: BTreeMap<JsonPath, FieldSchema>,
+    /// The `field_schema` each index was created with (a type string or an object with options).
+    pub index_specs: BTreeMap<JsonPath, serde_json::Value>,
     pub last_lsn: u64,
     /// `last_lsn` when the manifest was last written (a checkpoint with nothing new is skipped).
     pub last_lsn_at_manifest: u64,
@@ -41,6 +43,7 @@ impl State {
             next_segment_id: 1,
             id_map: BTreeMap::new(),
             schema: BTreeMap::new(),
+            index_specs: BTreeMap::new(),
             last_lsn: 0,
             last_lsn_at_manifest: 0,
             manifest_generation: 0,
@@ -133,14 +136,11 @@ impl State {
             }
             Op::CreateIndex { key, schema } => {
                 let path = parse_logged_path(key, wal)?;
-                let schema = FieldSchema::from_json(&serde_json::Value::String(schema.clone()))
-                    .map_err(|_| {
-                        Error::corruption(
-                            wal,
-                            format!("unknown payload index type {schema:?} in log"),
-                        )
-                    })?;
+                let (schema, spec) = parse_index_spec(schema).ok_or_else(|| {
+                    Error::corruption(wal, format!("unknown payload index type {schema:?} in log"))
+                })?;
                 self.schema.insert(path.clone(), schema);
+                self.index_specs.insert(path.clone(), spec);
                 for seg in self.segments.values_mut() {
                     seg.indexes.drop_field(&path);
                     seg.create_index(&path, schema);
@@ -149,6 +149,7 @@ impl State {
             Op::DropIndex { key } => {
                 let path = parse_logged_path(key, wal)?;
                 self.schema.remove(&path);
+                self.index_specs.remove(&path);
                 for seg in self.segments.values_mut() {
                     seg.indexes.drop_field(&path);
                 }
@@ -207,4 +208,12 @@ impl State {
 fn parse_logged_path(key: &str, wal: &Path) -> Result<JsonPath> {
     JsonPath::parse(key)
         .map_err(|_| Error::corruption(wal, format!("invalid key path {key:?} in log")))
+}
+
+/// Reads a stored index spec: JSON text (a type string or an object with options), or a bare
+/// type name.
+pub(crate) fn parse_index_spec(text: &str) -> Option<(FieldSchema, serde_json::Value)> {
+    let spec =
+        serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_string()));
+    Some((FieldSchema::from_json(&spec).ok()?, spec))
 }

@@ -66,6 +66,27 @@ impl Collection {
         })
     }
 
+    /// Commits an edit of the selected points. Listed ids that do not exist are an error
+    /// (`NotFound`, as Qdrant answers), reported after the existing ones were edited.
+    fn commit_edit(
+        &self,
+        sel: &PointSelector,
+        wait: bool,
+        make: impl FnOnce(Vec<PointId>) -> Op,
+    ) -> Result<UpdateResult> {
+        let mut missing = None;
+        let result = self.commit(wait, |st| {
+            if let PointSelector::Ids(ids) = sel {
+                missing = ids.iter().find(|id| !st.id_map.contains_key(id)).cloned();
+            }
+            Ok(non_empty(resolve(st, sel)?).map(make))
+        })?;
+        match missing {
+            Some(id) => Err(Error::not_found(format!("No point with id {id} found"))),
+            None => Ok(result),
+        }
+    }
+
     fn check_payload(&self, p: &Payload) -> Result<()> {
         validate_payload(
             p,
@@ -136,9 +157,7 @@ impl Collection {
         let key = key
             .map(|k| JsonPath::parse(k).map(|_| k.to_string()))
             .transpose()?;
-        self.commit(wait, |st| {
-            Ok(non_empty(resolve(st, sel)?).map(|ids| Op::SetPayload { ids, payload, key }))
-        })
+        self.commit_edit(sel, wait, |ids| Op::SetPayload { ids, payload, key })
     }
 
     /// Replaces the selected points' payloads.
@@ -149,9 +168,7 @@ impl Collection {
         wait: bool,
     ) -> Result<UpdateResult> {
         self.check_payload(&payload)?;
-        self.commit(wait, |st| {
-            Ok(non_empty(resolve(st, sel)?).map(|ids| Op::OverwritePayload { ids, payload }))
-        })
+        self.commit_edit(sel, wait, |ids| Op::OverwritePayload { ids, payload })
     }
 
     /// Removes keys (key paths) from the selected points' payloads.
@@ -165,16 +182,12 @@ impl Collection {
             JsonPath::parse(k)?;
         }
         let keys = keys.to_vec();
-        self.commit(wait, |st| {
-            Ok(non_empty(resolve(st, sel)?).map(|ids| Op::DeletePayload { ids, keys }))
-        })
+        self.commit_edit(sel, wait, |ids| Op::DeletePayload { ids, keys })
     }
 
     /// Empties the selected points' payloads.
     pub fn clear_payload(&self, sel: &PointSelector, wait: bool) -> Result<UpdateResult> {
-        self.commit(wait, |st| {
-            Ok(non_empty(resolve(st, sel)?).map(|ids| Op::ClearPayload { ids }))
-        })
+        self.commit_edit(sel, wait, |ids| Op::ClearPayload { ids })
     }
 
     /// Sets the given vectors of existing points, keeping their other vectors.
@@ -195,13 +208,23 @@ impl Collection {
                 .map_err(|e| Error::invalid(format!("point {id}: {}", strip_prefix(&e))))?;
             prepared.push((id, v));
         }
-        self.commit(wait, |st| {
+        let mut missing = None;
+        let result = self.commit(wait, |st| {
+            missing = prepared
+                .iter()
+                .map(|p| &p.0)
+                .find(|id| !st.id_map.contains_key(id))
+                .cloned();
             prepared.retain(|(id, _)| match st.locate(id) {
                 None => false,
                 Some((seg, row)) => update_filter.is_none_or(|f| f.matches(&seg.view(row))),
             });
             Ok((!prepared.is_empty()).then_some(Op::UpdateVectors(prepared)))
-        })
+        })?;
+        match missing {
+            Some(id) => Err(Error::not_found(format!("No point with id {id} found"))),
+            None => Ok(result),
+        }
     }
 
     /// Removes the named vectors (`""` = unnamed) from the selected points.
@@ -217,9 +240,7 @@ impl Collection {
             }
         }
         let names = names.to_vec();
-        self.commit(wait, |st| {
-            Ok(non_empty(resolve(st, sel)?).map(|ids| Op::DeleteVectors { ids, names }))
-        })
+        self.commit_edit(sel, wait, |ids| Op::DeleteVectors { ids, names })
     }
 
     /// Creates (or replaces) a payload index on a key path.
@@ -229,10 +250,22 @@ impl Collection {
         schema: FieldSchema,
         wait: bool,
     ) -> Result<UpdateResult> {
+        self.create_payload_index_spec(key, &serde_json::Value::from(schema.name()), wait)
+    }
+
+    /// Creates (or replaces) a payload index from a Qdrant `field_schema`: a type string or an
+    /// object with `type` and options; the spec is kept and reported back.
+    pub fn create_payload_index_spec(
+        &self,
+        key: &str,
+        spec: &serde_json::Value,
+        wait: bool,
+    ) -> Result<UpdateResult> {
         JsonPath::parse(key)?;
+        FieldSchema::from_json(spec)?;
         let op = Op::CreateIndex {
             key: key.to_string(),
-            schema: schema.name().to_string(),
+            schema: spec.to_string(),
         };
         self.commit(wait, |_| Ok(Some(op)))
     }

@@ -79,10 +79,15 @@ impl FieldSchema {
                 known.join(", ")
             ))
         })?;
-        for option in options.into_iter().flat_map(|o| o.keys()) {
+        for (option, value) in options.into_iter().flatten() {
             if option != "type" && !schema.options().contains(&option.as_str()) {
                 return Err(Error::invalid(format!(
                     "unknown option {option:?} for a {name} payload index"
+                )));
+            }
+            if !option_value_ok(option, value) {
+                return Err(Error::invalid(format!(
+                    "option {option:?} of a {name} payload index has an invalid value {value}"
                 )));
             }
         }
@@ -130,6 +135,21 @@ impl FieldSchema {
                 "nested",
             ],
         }
+    }
+}
+
+/// Type checks of index options (values are otherwise ignored).
+fn option_value_ok(option: &str, value: &Value) -> bool {
+    match option {
+        "type" => true,
+        "tokenizer" => matches!(
+            value.as_str(),
+            Some("prefix" | "whitespace" | "word" | "multilingual")
+        ),
+        "min_token_len" | "max_token_len" => value.is_null() || value.as_u64().is_some(),
+        "memory" => value.is_null() || matches!(value.as_str(), Some("cold" | "cached" | "pinned")),
+        "stopwords" | "stemmer" | "scoring" => true,
+        _ => value.is_null() || value.is_boolean(),
     }
 }
 

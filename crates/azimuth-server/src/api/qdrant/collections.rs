@@ -70,8 +70,39 @@ fn vector_params(v: &Value, what: &str) -> Result<VectorParams, ApiError> {
     Ok(p)
 }
 
+/// Rejects present, non-null fields that are not of the expected kind.
+fn check_types(
+    m: &Map<String, Value>,
+    what: &str,
+    uints: &[&str],
+    bools: &[&str],
+) -> Result<(), ApiError> {
+    for (k, v) in m {
+        let bad = (uints.contains(&k.as_str()) && !v.is_null() && v.as_u64().is_none())
+            || (bools.contains(&k.as_str()) && !v.is_null() && !v.is_boolean());
+        if bad {
+            return Err(ApiError::bad_request(format!(
+                "{what}.{k}: invalid value {v}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn hnsw(v: &Value, mut p: HnswParams) -> Result<HnswParams, ApiError> {
     let m = object(v, "hnsw_config")?;
+    check_types(
+        m,
+        "hnsw_config",
+        &[
+            "m",
+            "ef_construct",
+            "full_scan_threshold",
+            "max_indexing_threads",
+            "payload_m",
+        ],
+        &["on_disk", "inline_storage"],
+    )?;
     let get = |k: &str| m.get(k).and_then(Value::as_u64).map(|x| x as usize);
     p.m = get("m").unwrap_or(p.m);
     p.ef_construct = get("ef_construct").unwrap_or(p.ef_construct);
@@ -86,6 +117,22 @@ fn hnsw(v: &Value, mut p: HnswParams) -> Result<HnswParams, ApiError> {
 
 fn optimizer(v: &Value, mut p: OptimizerParams) -> Result<OptimizerParams, ApiError> {
     let m = object(v, "optimizers_config")?;
+    let uints = [
+        "vacuum_min_vector_number",
+        "default_segment_number",
+        "max_segment_size",
+        "memmap_threshold",
+        "indexing_threshold",
+        "flush_interval_sec",
+    ];
+    check_types(m, "optimizers_config", &uints, &["prevent_unoptimized"])?;
+    if let Some(t) = m.get("deleted_threshold").filter(|t| !t.is_null()) {
+        if !t.as_f64().is_some_and(|x| (0.0..=1.0).contains(&x)) {
+            return Err(ApiError::bad_request(format!(
+                "optimizers_config.deleted_threshold: invalid value {t}"
+            )));
+        }
+    }
     let get = |k: &str| m.get(k).and_then(Value::as_u64).map(|x| x as usize);
     p.deleted_threshold = m
         .get("deleted_threshold")
@@ -234,7 +281,25 @@ pub async fn update(
     Path(name): Path<String>,
     Body(body): Body<Value>,
 ) -> ApiResult {
-    object(&body, "request body")?;
+    let m = object(&body, "request body")?;
+    if let Some(o) = m.get("optimizers_config").filter(|x| !x.is_null()) {
+        optimizer(o, OptimizerParams::default())?;
+    }
+    if let Some(h) = m.get("hnsw_config").filter(|x| !x.is_null()) {
+        hnsw(h, HnswParams::default())?;
+    }
+    quantization(m.get("quantization_config"))?;
+    for k in [
+        "vectors",
+        "params",
+        "sparse_vectors",
+        "strict_mode_config",
+        "metadata",
+    ] {
+        if m.get(k).is_some_and(|v| !v.is_null() && !v.is_object()) {
+            return Err(ApiError::bad_request(format!("{k} must be an object")));
+        }
+    }
     blocking(move || {
         s.db.collection(&name)?;
         Ok(Reply(json!(true)))
@@ -293,7 +358,13 @@ fn info_json(info: &CollectionInfo) -> Value {
     let schema: Map<String, Value> = info
         .payload_schema
         .iter()
-        .map(|(k, t, n)| (k.to_string(), json!({"data_type": t.name(), "points": n})))
+        .map(|i| {
+            let mut e = json!({"data_type": i.schema.name(), "points": i.points});
+            if let Some(p) = &i.params {
+                e["params"] = p.clone();
+            }
+            (i.key.to_string(), e)
+        })
         .collect();
     let mut config = json!({
         "params": params,
@@ -384,16 +455,19 @@ pub async fn create_index(
         .and_then(Value::as_str)
         .ok_or_else(|| ApiError::bad_request("field_name is required"))?
         .to_string();
-    let schema = match m.get("field_schema") {
-        Some(v) => FieldSchema::from_json(v)?,
+    let spec = match m.get("field_schema") {
+        Some(v) => {
+            FieldSchema::from_json(v)?;
+            v.clone()
+        }
         None => return Err(ApiError::bad_request(
             "field_schema is required (keyword, integer, float, bool, datetime, uuid, geo, text)",
         )),
     };
     blocking(move || {
+        let c = s.db.collection(&name)?;
         Ok(Reply(update_json(
-            s.db.collection(&name)?
-                .create_payload_index(&field, schema, wait)?,
+            c.create_payload_index_spec(&field, &spec, wait)?,
         )))
     })
     .await

@@ -225,7 +225,9 @@ fn parse_set_payload(body: &Value, overwrite: bool) -> Result<Write, ApiError> {
     if overwrite {
         return Ok(Write::OverwritePayload { sel, payload });
     }
-    let key = m.get("key").and_then(Value::as_str).map(str::to_string);
+    let key = typed(m, "key", Value::is_string, "a key path string")?
+        .and_then(Value::as_str)
+        .map(str::to_string);
     Ok(Write::SetPayload { sel, payload, key })
 }
 
@@ -471,7 +473,7 @@ pub async fn scroll(
             .filter(|x| !x.is_null())
             .map(parse_id)
             .transpose()?,
-        limit: usize_field(m, "limit", 10)?,
+        limit: limit_field(m, 10)?,
         filter: parse_filter(m.get("filter"))?,
         with_payload: payload_selector(m.get("with_payload"), true)?,
         with_vectors: vector_selector(m.get("with_vector").or_else(|| m.get("with_vectors")))?,
@@ -496,6 +498,7 @@ pub async fn count(
     Body(b): Body<Value>,
 ) -> ApiResult {
     let m = object(&b, "request body")?;
+    typed(m, "exact", Value::is_boolean, "a boolean")?;
     let filter = parse_filter(m.get("filter"))?;
     blocking(move || {
         Ok(Reply(

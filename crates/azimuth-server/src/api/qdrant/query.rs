@@ -170,6 +170,7 @@ fn parse_want(q: Option<&Value>) -> Result<Want, ApiError> {
 }
 
 fn parse_stage(m: &Map<String, Value>, top_level: bool) -> Result<Stage, ApiError> {
+    check_search_params(m)?;
     if m.get("lookup_from").is_some_and(|x| !x.is_null()) {
         return Err(unsupported("lookup_from"));
     }
@@ -209,9 +210,8 @@ fn parse_stage(m: &Map<String, Value>, top_level: bool) -> Result<Stage, ApiErro
             .unwrap_or("")
             .to_string(),
         filter: parse_filter(m.get("filter"))?,
-        limit: usize_field(m, "limit", 10)?,
-        score_threshold: m
-            .get("score_threshold")
+        limit: limit_field(m, 10)?,
+        score_threshold: typed(m, "score_threshold", Value::is_number, "a number")?
             .and_then(Value::as_f64)
             .map(|t| t as f32),
     })

@@ -135,12 +135,90 @@ pub fn parse_payload(v: Option<&Value>, what: &str) -> Result<Payload, ApiError>
 }
 
 pub fn parse_filter(v: Option<&Value>) -> Result<Option<Filter>, ApiError> {
-    match v {
-        None | Some(Value::Null) => Ok(None),
-        Some(f) => Filter::from_json(f)
-            .map(Some)
-            .map_err(|e| ApiError::bad_request(e.to_string())),
+    let f = match v {
+        None | Some(Value::Null) => return Ok(None),
+        Some(f) => Filter::from_json(f).map_err(|e| ApiError::bad_request(e.to_string()))?,
+    };
+    check_filter_ids(&f)?;
+    Ok(Some(f))
+}
+
+/// Qdrant ids are integers or UUIDs: a `has_id` with any other string is a 400.
+fn check_filter_ids(f: &Filter) -> Result<(), ApiError> {
+    use azimuth_engine::filter::Condition;
+    let conds = f
+        .must
+        .iter()
+        .chain(&f.should)
+        .chain(&f.must_not)
+        .chain(f.min_should.iter().flat_map(|m| &m.conditions));
+    for c in conds {
+        match c {
+            Condition::HasId(ids) => {
+                if let Some(PointId::Str(s)) = ids.iter().find(|i| matches!(i, PointId::Str(_))) {
+                    return Err(ApiError::bad_request(format!(
+                        "has_id: {s:?} is neither an unsigned integer nor a UUID"
+                    )));
+                }
+            }
+            Condition::Filter(inner) | Condition::Nested { filter: inner, .. } => {
+                check_filter_ids(inner)?
+            }
+            _ => {}
+        }
     }
+    Ok(())
+}
+
+/// `limit`: a positive integer (Qdrant answers 422 for 0).
+pub fn limit_field(m: &Map<String, Value>, default: usize) -> Result<usize, ApiError> {
+    let n = usize_field(m, "limit", default)?;
+    if n == 0 {
+        return Err(ApiError::unprocessable(
+            "limit: value 0 is invalid, it must be 1 or more",
+        ));
+    }
+    Ok(n)
+}
+
+/// An optional field of a given JSON type; anything else is a 400.
+pub fn typed<'a>(
+    m: &'a Map<String, Value>,
+    key: &str,
+    ok: fn(&Value) -> bool,
+    what: &str,
+) -> Result<Option<&'a Value>, ApiError> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) if ok(v) => Ok(Some(v)),
+        Some(v) => Err(ApiError::bad_request(format!(
+            "{key} must be {what}, got {v}"
+        ))),
+    }
+}
+
+/// `params` of a search: checked for types, otherwise ignored (search is exact).
+pub fn check_search_params(m: &Map<String, Value>) -> Result<(), ApiError> {
+    let Some(p) = typed(m, "params", Value::is_object, "an object")? else {
+        return Ok(());
+    };
+    let p = object(p, "params")?;
+    typed(
+        p,
+        "hnsw_ef",
+        |v| v.as_u64().is_some(),
+        "a non-negative integer",
+    )?;
+    typed(p, "exact", Value::is_boolean, "a boolean")?;
+    typed(p, "indexed_only", Value::is_boolean, "a boolean")?;
+    if let Some(q) = typed(p, "quantization", Value::is_object, "an object")? {
+        let q = object(q, "params.quantization")?;
+        typed(q, "ignore", Value::is_boolean, "a boolean")?;
+        typed(q, "rescore", Value::is_boolean, "a boolean")?;
+        typed(q, "oversampling", Value::is_number, "a number")?;
+    }
+    typed(p, "acorn", Value::is_object, "an object")?;
+    Ok(())
 }
 
 fn paths(a: &[Value]) -> Result<Vec<JsonPath>, ApiError> {
@@ -290,7 +368,7 @@ pub fn update_json(r: azimuth_engine::UpdateResult) -> Value {
 pub fn wait_param(q: &BTreeMap<String, String>) -> Result<bool, ApiError> {
     match q.get("wait").map(String::as_str) {
         None | Some("false") => Ok(false),
-        Some("true") | Some("") => Ok(true),
+        Some("true") => Ok(true),
         Some(other) => Err(ApiError::bad_request(format!(
             "wait must be true or false, got {other:?}"
         ))),
