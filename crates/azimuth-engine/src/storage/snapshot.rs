@@ -282,7 +282,7 @@ mod tests {
     #[test]
     fn dates_and_entry_names() {
         assert_eq!(format_utc(0, 'T'), "1970-01-01T00:00:00");
-        assert_eq!(format_utc(1_795_000_000, ' '), "2026-11-18 10:26:40");
+        assert_eq!(format_utc(1_795_000_000, ' '), "2026-11-18 11:06:40");
         assert_eq!(format_utc(951_782_400, 'T'), "2000-02-29T00:00:00");
         for ok in [
             "CONFIG",
