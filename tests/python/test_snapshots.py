@@ -1,0 +1,58 @@
+"""Snapshots through the unchanged client: create → list → download → delete the collection →
+recover from the uploaded archive (and from a server-local file) → the same points."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from qdrant_client import QdrantClient, models
+from qdrant_client.http.exceptions import UnexpectedResponse
+
+from conftest import unique_name
+
+
+def everything(client: QdrantClient, name: str):
+    points, _ = client.scroll(name, limit=1000, with_payload=True, with_vectors=True)
+    return [(p.id, p.payload, p.vector) for p in points]
+
+
+def test_snapshot_round_trip(client: QdrantClient, http: httpx.Client, server, tmp_path):
+    name = unique_name("snap")
+    client.create_collection(name, vectors_config=models.VectorParams(size=3, distance=models.Distance.EUCLID))
+    client.upsert(name, [models.PointStruct(id=i, vector=[float(i), 1.0, -1.0], payload={"i": i, "t": f"x{i}"}) for i in range(50)])
+    client.upsert(name, [models.PointStruct(id="5c56c793-69f3-4fbf-87e6-c4bf54c28c26", vector=[0.5, 0.5, 0.5])])
+    before = everything(client, name)
+
+    snap = client.create_snapshot(name, wait=True)
+    assert snap is not None and snap.size > 0 and len(snap.checksum) == 64
+    assert [s.name for s in client.list_snapshots(name)] == [snap.name]
+    r = http.get(f"/collections/{name}/snapshots/{snap.name}")
+    assert r.status_code == 200 and len(r.content) == snap.size
+    archive = tmp_path / snap.name
+    archive.write_bytes(r.content)
+
+    assert client.delete_collection(name)
+    assert not client.collection_exists(name)
+    up = http.post(f"/collections/{name}/snapshots/upload", params={"checksum": snap.checksum},
+                   files={"snapshot": (snap.name, r.content, "application/octet-stream")})
+    assert up.status_code == 200, up.text
+    assert everything(client, name) == before
+
+    # From a file on the server's machine, into another name.
+    other = unique_name("snapcopy")
+    assert client.recover_snapshot(other, location=archive.as_uri(), wait=True)
+    assert everything(client, other) == before
+
+    # A wrong checksum is refused and changes nothing.
+    bad = http.post(f"/collections/{other}/snapshots/upload", params={"checksum": "0" * 64},
+                    files={"snapshot": (snap.name, r.content, "application/octet-stream")})
+    assert bad.status_code == 400, bad.text
+    assert everything(client, other) == before
+
+    # Hostile names never reach outside the snapshot folder.
+    for hostile in ["..%2F..%2FLOCK", "%2E%2E", "x.snapshot"]:
+        assert http.get(f"/collections/{name}/snapshots/{hostile}").status_code in (400, 404)
+    assert client.delete_snapshot(name, snap.name, wait=True)
+    assert client.list_snapshots(name) == []
+    with pytest.raises(UnexpectedResponse):
+        client.delete_snapshot(name, snap.name, wait=True)
