@@ -28,7 +28,7 @@ pub struct BenchArgs {
     pub metric: String,
     #[arg(long, default_value_t = 10)]
     pub k: usize,
-    /// flat (exact) or hnsw.
+    /// flat (exact) or hnsw (the index crate's graph, float vectors).
     #[arg(long, default_value = "flat")]
     pub index: String,
     #[arg(long, default_value_t = 16)]
@@ -71,6 +71,25 @@ impl Searcher for Flat<'_> {
 
     fn memory_bytes(&self) -> usize {
         self.data.len() * 4
+    }
+}
+
+struct Graph<'a> {
+    data: &'a [f32],
+    index: azimuth_index::Hnsw,
+}
+
+impl Searcher for Graph<'_> {
+    fn search(&self, query: &[f32], k: usize, ef: usize) -> Vec<u32> {
+        self.index
+            .search(self.data, query, k, ef, None)
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect()
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.data.len() * 4 + self.index.memory_bytes()
     }
 }
 
@@ -209,7 +228,14 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             dim: base.cols,
             metric,
         }),
-        other => bail!("unknown --index {other:?}; available: flat"),
+        "hnsw" => {
+            let params = azimuth_index::HnswParams { m: a.m, ef_construct: a.ef_construct, seed: 0 };
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            eprintln!("building HNSW (m={}, ef_construct={}) with {threads} threads…", a.m, a.ef_construct);
+            let index = azimuth_index::Hnsw::build(&base.data, base.cols, metric, params, threads);
+            Box::new(Graph { data: &base.data, index })
+        }
+        other => bail!("unknown --index {other:?}; available: flat, hnsw (int8 and binary quantization are not built yet)"),
     };
     let build_s = build_start.elapsed().as_secs_f64();
     let efs: Vec<usize> = if a.index == "flat" {
