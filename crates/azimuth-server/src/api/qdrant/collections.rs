@@ -191,7 +191,10 @@ fn create_config(body: &Value) -> Result<CollectionConfig, ApiError> {
         None | Some(Value::Null) => CollectionConfig::named(BTreeMap::new()),
         Some(v @ Value::Object(o)) if o.contains_key("size") || o.contains_key("distance") => {
             let p = vector_params(v, "vectors")?;
-            CollectionConfig::single(p.size, p.distance).with_params(p)
+            // Keep the per-vector options (hnsw, quantization, on_disk) of the unnamed vector.
+            let mut cfg = CollectionConfig::single(p.size, p.distance);
+            cfg.vectors.insert(String::new(), p);
+            cfg
         }
         Some(Value::Object(o)) => {
             let mut named = BTreeMap::new();
@@ -231,17 +234,6 @@ fn create_config(body: &Value) -> Result<CollectionConfig, ApiError> {
         cfg.metadata = meta.clone();
     }
     Ok(cfg)
-}
-
-trait WithParams {
-    fn with_params(self, p: VectorParams) -> Self;
-}
-
-impl WithParams for CollectionConfig {
-    fn with_params(mut self, p: VectorParams) -> Self {
-        self.vectors.insert(String::new(), p);
-        self
-    }
 }
 
 pub async fn create(

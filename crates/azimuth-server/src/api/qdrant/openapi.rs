@@ -255,7 +255,8 @@ fn operation(method: &str, path: &str, tag: &str, summary: &str) -> Value {
             ]
             .iter()
             .any(|s| path.ends_with(s)));
-    if writes && path.contains("/points") || path.ends_with("/index") || path.contains("/index/") {
+    if (writes && path.contains("/points")) || path.ends_with("/index") || path.contains("/index/")
+    {
         params.push(
             json!({"name": "wait", "in": "query", "required": false, "schema": {"type": "boolean"},
             "description": "return after the write is durable (default false: acknowledged)"}),
