@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, RwLock};
 
-use crate::collection::{Collection, WriteLimits};
+use crate::collection::{Collection, IndexerOptions, WriteLimits};
 use crate::config::CollectionConfig;
 use crate::error::{Error, Result};
 use crate::storage::{DbDir, StoredConfig};
@@ -22,6 +22,8 @@ pub struct DbOptions {
     pub background: bool,
     /// How often the worker looks for work.
     pub background_interval: Duration,
+    /// The background indexer (runs when `background` does).
+    pub indexer: IndexerOptions,
 }
 
 impl Default for DbOptions {
@@ -30,6 +32,7 @@ impl Default for DbOptions {
             limits: WriteLimits::default(),
             background: true,
             background_interval: Duration::from_millis(500),
+            indexer: IndexerOptions::default(),
         }
     }
 }
@@ -48,7 +51,7 @@ struct Inner {
 /// the log, so no shutdown step is needed for durability.
 pub struct Database {
     inner: Arc<Inner>,
-    worker: Option<JoinHandle<()>>,
+    workers: Vec<JoinHandle<()>>,
 }
 
 /// One change to the alias table.
@@ -108,17 +111,13 @@ impl Database {
         Ok(Self::start(Some(dir), collections, aliases, options))
     }
 
-    /// A database that lives in memory only.
+    /// A database that lives in memory only (the background indexer still runs).
     pub fn in_memory() -> Database {
-        Self::start(
-            None,
-            BTreeMap::new(),
-            BTreeMap::new(),
-            DbOptions {
-                background: false,
-                ..Default::default()
-            },
-        )
+        Self::in_memory_with(DbOptions::default())
+    }
+
+    pub fn in_memory_with(options: DbOptions) -> Database {
+        Self::start(None, BTreeMap::new(), BTreeMap::new(), options)
     }
 
     fn start(
@@ -127,7 +126,8 @@ impl Database {
         aliases: BTreeMap<String, String>,
         options: DbOptions,
     ) -> Database {
-        let background = options.background && dir.is_some();
+        let background = options.background;
+        let files = dir.is_some();
         let inner = Arc::new(Inner {
             dir,
             collections: RwLock::new(collections),
@@ -136,17 +136,21 @@ impl Database {
             stop: Mutex::new(false),
             wake: Condvar::new(),
         });
-        let worker = background.then(|| {
+        let mut workers = Vec::new();
+        let mut spawn = |name: &str, run: fn(&Inner)| {
             let inner = inner.clone();
-            std::thread::Builder::new()
-                .name("azimuth-optimizer".into())
-                .spawn(move || background_loop(&inner))
-                .ok()
-        });
-        Database {
-            inner,
-            worker: worker.flatten(),
+            let handle = std::thread::Builder::new()
+                .name(name.into())
+                .spawn(move || run(&inner));
+            workers.extend(handle.ok());
+        };
+        if background && files {
+            spawn("azimuth-optimizer", background_loop);
         }
+        if background {
+            spawn("azimuth-indexer", indexer_loop);
+        }
+        Database { inner, workers }
     }
 
     pub(crate) fn dir(&self) -> Option<&DbDir> {
@@ -341,8 +345,35 @@ impl Drop for Database {
     fn drop(&mut self) {
         *self.inner.stop.lock() = true;
         self.inner.wake.notify_all();
-        if let Some(w) = self.worker.take() {
+        for c in self.inner.collections.read().values() {
+            c.cancel_indexing();
+        }
+        for w in self.workers.drain(..) {
             let _ = w.join();
+        }
+    }
+}
+
+/// Waits one interval; false when the database is closing.
+fn wait_interval(inner: &Inner) -> bool {
+    let mut stop = inner.stop.lock();
+    if *stop {
+        return false;
+    }
+    inner
+        .wake
+        .wait_for(&mut stop, inner.options.background_interval);
+    !*stop
+}
+
+/// Every interval: one indexing step per collection that has work (see
+/// `collection::indexing`), repeated while steps do something. Errors are left for the next
+/// step (a failed build is retried).
+fn indexer_loop(inner: &Inner) {
+    while wait_interval(inner) {
+        let all: Vec<_> = inner.collections.read().values().cloned().collect();
+        for c in all {
+            while !*inner.stop.lock() && c.index_step(&inner.options.indexer).unwrap_or(false) {}
         }
     }
 }

@@ -10,6 +10,7 @@
 //! segments and vacuums tombstones. See `ARCHITECTURE.md` for the module map and
 //! `docs/format.md` for every byte layout.
 
+mod ann;
 mod collection;
 mod config;
 mod db;
@@ -23,8 +24,9 @@ mod storage;
 mod types;
 
 pub use collection::{
-    Collection, CollectionInfo, FacetHit, OrderBy, PayloadIndexInfo, QueryVector, ScrollRequest,
-    ScrollResult, SearchRequest, UpsertMode, UpsertOptions, WriteLimits,
+    Collection, CollectionInfo, FacetHit, IndexerOptions, IndexingInfo, OrderBy, PayloadIndexInfo,
+    QueryVector, ScrollRequest, ScrollResult, SearchParams, SearchRequest, UpsertMode,
+    UpsertOptions, WriteLimits,
 };
 pub use config::{
     CollectionConfig, HnswParams, OptimizerParams, Quantization, SparseVectorParams, VectorParams,

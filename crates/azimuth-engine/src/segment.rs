@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::ann::VectorGraph;
 use crate::config::CollectionConfig;
 use crate::filter::{plan, FieldSchema, Filter, JsonPath, PayloadIndexes, Plan, PointRef};
 use crate::point::{NamedVectors, SparseVector, Vector, VectorSelector};
@@ -15,6 +16,13 @@ pub(crate) struct DenseColumn {
     pub dim: usize,
     pub data: Vec<f32>,
     pub present: Vec<bool>,
+}
+
+impl DenseColumn {
+    /// Whether every row has a vector.
+    pub fn all_present(&self) -> bool {
+        self.present.iter().all(|&p| p)
+    }
 }
 
 impl DenseColumn {
@@ -75,6 +83,8 @@ pub(crate) struct Segment {
     pub indexes: PayloadIndexes,
     /// Approximate bytes of vectors and payload written into this segment.
     pub bytes: usize,
+    /// ANN graphs by vector name (sealed segments only; built in the background).
+    pub graphs: BTreeMap<String, Arc<VectorGraph>>,
 }
 
 /// A borrowed view of one row, for filter evaluation.
@@ -108,6 +118,7 @@ impl Segment {
             live: rows,
             indexes: PayloadIndexes::new(),
             bytes,
+            graphs: BTreeMap::new(),
         };
         for (key, schema) in schema {
             seg.create_index(key, *schema);

@@ -25,7 +25,7 @@ impl Collection {
         self.checkpoint_locked(&mut st)
     }
 
-    fn checkpoint_locked(&self, st: &mut State) -> Result<()> {
+    pub(super) fn checkpoint_locked(&self, st: &mut State) -> Result<()> {
         let (Some(dir), Some(wal)) = (&self.dir, &self.wal) else {
             return Ok(());
         };
@@ -58,7 +58,7 @@ impl Collection {
             .copied()
             .filter(|&id| id != st.mutable_id)
             .collect();
-        dir.remove_segments_except(&keep)
+        dir.remove_segments_except(&keep, false)
     }
 
     fn write_manifest_locked(
@@ -102,6 +102,22 @@ impl Collection {
         Ok(())
     }
 
+    /// In memory there are no files: sealing just moves the mutable segment's live rows
+    /// into a sealed segment (which the indexer may then index).
+    pub(super) fn seal_in_memory(&self, st: &mut State) {
+        if st.mutable().rows() == 0 {
+            return;
+        }
+        let data = st.mutable().live_data(&self.config);
+        let id = st.mutable_id;
+        st.segments.remove(&id);
+        if data.rows() > 0 {
+            let seg = Segment::new(id, data, &st.schema);
+            st.install(seg);
+        }
+        st.new_mutable(&self.config);
+    }
+
     /// Rewrites sealed segments with many tombstones and merges small ones while there are
     /// more than the configured number. Returns true when it changed anything.
     pub fn optimize(&self) -> Result<bool> {
@@ -111,9 +127,18 @@ impl Collection {
         if picked.is_empty() {
             return Ok(false);
         }
+        self.merge_locked(&mut st, &picked)?;
+        Ok(true)
+    }
+
+    /// Replaces the sealed segments `picked` by one holding their live rows (without graphs;
+    /// the indexer builds them again).
+    pub(super) fn merge_locked(&self, st: &mut State, picked: &[u64]) -> Result<()> {
         let mut data = SegmentData::empty(&self.config);
-        for id in &picked {
-            append(&mut data, st.segments[id].live_data(&self.config));
+        for id in picked {
+            if let Some(seg) = st.segments.get(id) {
+                append(&mut data, seg.live_data(&self.config));
+            }
         }
         let new_id = st.next_segment_id;
         st.next_segment_id += 1;
@@ -122,7 +147,7 @@ impl Collection {
                 dir.write_segment(new_id, &data)?;
             }
         }
-        for id in &picked {
+        for id in picked {
             st.segments.remove(id);
         }
         if data.rows() > 0 {
@@ -130,8 +155,7 @@ impl Collection {
             st.install(seg);
         }
         st.last_lsn_at_manifest = u64::MAX; // force a manifest switch
-        self.checkpoint_locked(&mut st)?;
-        Ok(true)
+        self.checkpoint_locked(st)
     }
 }
 
@@ -155,12 +179,16 @@ fn pick_merge(st: &State, config: &CollectionConfig) -> Vec<u64> {
     if sealed.len() <= target {
         return Vec::new();
     }
-    let mut by_size: Vec<(usize, u64)> = sealed.iter().map(|s| (s.live, s.id)).collect();
+    // Unindexed segments first: merging an indexed one throws its graph away.
+    let mut by_size: Vec<(bool, usize, u64)> = sealed
+        .iter()
+        .map(|s| (!s.graphs.is_empty(), s.live, s.id))
+        .collect();
     by_size.sort_unstable();
     by_size
         .iter()
         .take(sealed.len() - target + 1)
-        .map(|p| p.1)
+        .map(|p| p.2)
         .collect()
 }
 

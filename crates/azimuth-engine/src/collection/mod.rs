@@ -2,6 +2,7 @@
 //! exact search, checkpoints and merges.
 
 mod checkpoint;
+mod indexing;
 mod read;
 mod search;
 mod state;
@@ -9,8 +10,10 @@ mod write;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 
 use crate::config::CollectionConfig;
 use crate::error::{Error, Result};
@@ -20,8 +23,9 @@ use crate::segment::Segment;
 use crate::storage::{CollectionDir, Wal};
 use state::State;
 
+pub use indexing::{IndexerOptions, IndexingInfo};
 pub use read::{FacetHit, OrderBy, ScrollRequest, ScrollResult};
-pub use search::{QueryVector, SearchRequest};
+pub use search::{QueryVector, SearchParams, SearchRequest};
 pub use write::{UpsertMode, UpsertOptions};
 
 /// Limits applied to writes.
@@ -65,6 +69,8 @@ pub struct CollectionInfo {
     /// Payload indexes: key, type, number of indexed points.
     pub payload_schema: Vec<PayloadIndexInfo>,
     pub last_operation_id: u64,
+    /// ANN indexing progress.
+    pub indexing: IndexingInfo,
 }
 
 /// A named set of points. Shared by reference (`Arc<Collection>`); all methods take `&self`.
@@ -76,6 +82,12 @@ pub struct Collection {
     state: RwLock<State>,
     limits: WriteLimits,
     dropped: AtomicBool,
+    /// When the last write was applied (the indexer waits for writes to pause).
+    last_write: Mutex<Instant>,
+    /// Since when indexing work has been waiting.
+    index_pending_since: Mutex<Option<Instant>>,
+    /// The graph build in progress.
+    building: Mutex<Option<Arc<indexing::Build>>>,
 }
 
 impl Collection {
@@ -93,6 +105,9 @@ impl Collection {
             state: RwLock::new(state),
             limits,
             dropped: AtomicBool::new(false),
+            last_write: Mutex::new(Instant::now()),
+            index_pending_since: Mutex::new(None),
+            building: Mutex::new(None),
         }
     }
 
@@ -134,10 +149,11 @@ impl Collection {
             for (key, schema) in &state.schema {
                 seg.create_index(key, *schema);
             }
+            indexing::load_graphs(&dir, &config, &mut seg)?;
             keep.push(ms.id);
             state.install(seg);
         }
-        dir.remove_segments_except(&keep)?;
+        dir.remove_segments_except(&keep, true)?;
         state.new_mutable(&config);
         let (wal, records) = Wal::open(&dir.wal_dir(), manifest.wal_gen, manifest.applied_lsn)?;
         let wal_path = dir.wal_dir();
@@ -153,6 +169,9 @@ impl Collection {
             state: RwLock::new(state),
             limits,
             dropped: AtomicBool::new(false),
+            last_write: Mutex::new(Instant::now()),
+            index_pending_since: Mutex::new(None),
+            building: Mutex::new(None),
         })
     }
 
@@ -170,6 +189,7 @@ impl Collection {
 
     pub(crate) fn mark_dropped(&self) {
         self.dropped.store(true, Ordering::SeqCst);
+        self.cancel_indexing();
     }
 
     fn check_alive(&self) -> Result<()> {
@@ -216,6 +236,7 @@ impl Collection {
                 })
                 .collect(),
             last_operation_id: st.last_lsn,
+            indexing: self.indexing_info(&st),
         }
     }
 }

@@ -8,12 +8,13 @@ use azimuth_index::flat;
 use super::read::{select_payload, select_vectors};
 use super::state::State;
 use super::Collection;
+use crate::ann::{self, VectorGraph};
 use crate::error::Result;
-use crate::filter::Filter;
+use crate::filter::{plan, Filter, Plan};
 use crate::point::{
     prepare_dense, unknown_vector, PayloadSelector, ScoredPoint, SparseVector, VectorSelector,
 };
-use crate::segment::Segment;
+use crate::segment::{DenseColumn, Segment};
 use crate::types::Distance;
 
 /// The query of a search.
@@ -21,6 +22,19 @@ use crate::types::Distance;
 pub enum QueryVector {
     Dense(Vec<f32>),
     Sparse(SparseVector),
+}
+
+/// How a search may use the ANN index.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SearchParams {
+    /// Beam width of graph searches (default: the vector's `ef_construct`, at least the
+    /// number of results asked for).
+    pub hnsw_ef: Option<usize>,
+    /// Scan every vector exactly, ignoring graphs.
+    pub exact: bool,
+    /// Instead of `hnsw_ef`: the cheapest ef whose recall@10, measured when each graph was
+    /// built, meets this target (0 < target ≤ 1).
+    pub target_recall: Option<f32>,
 }
 
 /// A top-k search.
@@ -36,6 +50,7 @@ pub struct SearchRequest {
     pub score_threshold: Option<f32>,
     pub with_payload: PayloadSelector,
     pub with_vectors: VectorSelector,
+    pub params: SearchParams,
 }
 
 impl SearchRequest {
@@ -50,6 +65,7 @@ impl SearchRequest {
             score_threshold: None,
             with_payload: PayloadSelector::None,
             with_vectors: VectorSelector::None,
+            params: SearchParams::default(),
         }
     }
 }
@@ -72,6 +88,27 @@ impl Collection {
         reqs.iter().map(|r| self.search_locked(&st, r)).collect()
     }
 
+    /// The recall@10 the graphs measured when they were built, at the ef this request would
+    /// use: the lowest over the indexed segments it would walk. `None` when it walks no graph
+    /// (exact search, sparse vectors, nothing indexed yet). An estimate from the segments' own
+    /// vectors as queries; queries unlike the data may see less.
+    pub fn estimated_recall(&self, req: &SearchRequest) -> Option<f32> {
+        if req.params.exact || !matches!(req.query, QueryVector::Dense(_)) {
+            return None;
+        }
+        let default_ef = ann::params_for(&self.config, &req.using).ef_construct;
+        let k = req.offset.saturating_add(req.limit);
+        let st = self.state.read();
+        st.segments
+            .values()
+            .filter_map(|s| s.graphs.get(&req.using))
+            .filter_map(|g| {
+                let ef = choose_ef(g, &req.params, default_ef, k);
+                g.recall_at(ef)
+            })
+            .min_by(|a, b| a.total_cmp(b))
+    }
+
     fn search_locked(&self, st: &State, req: &SearchRequest) -> Result<Vec<ScoredPoint>> {
         let k = req.offset.saturating_add(req.limit);
         let (higher_better, mut hits) = match &req.query {
@@ -81,10 +118,19 @@ impl Collection {
                 };
                 let q = prepare_dense(&req.using, q.clone(), &self.config)?;
                 let d = params.distance;
+                let how = Walk {
+                    name: &req.using,
+                    distance: d,
+                    k,
+                    filter: req.filter.as_ref().filter(|f| !f.is_empty()),
+                    params: &req.params,
+                    default_ef: ann::params_for(&self.config, &req.using).ef_construct,
+                    full_scan_rows: ann::full_scan_rows(&self.config, &req.using),
+                };
                 let hits: Vec<Hit> = st
                     .segments
                     .values()
-                    .flat_map(|s| dense_hits(s, &req.using, &q, d, k, req.filter.as_ref()))
+                    .flat_map(|s| dense_hits(s, &q, &how))
                     .collect();
                 (d.higher_is_better(), hits)
             }
@@ -131,35 +177,34 @@ impl Collection {
     }
 }
 
-fn dense_hits(
-    seg: &Segment,
-    name: &str,
-    q: &[f32],
-    d: Distance,
+/// How one dense search treats each segment.
+struct Walk<'a> {
+    name: &'a str,
+    distance: Distance,
     k: usize,
-    filter: Option<&Filter>,
-) -> Vec<Hit> {
-    let Some(col) = seg.data.dense.get(name) else {
+    filter: Option<&'a Filter>,
+    params: &'a SearchParams,
+    default_ef: usize,
+    /// Filtered searches expecting fewer matches than this scan them exactly.
+    full_scan_rows: usize,
+}
+
+/// Rows sampled to estimate a filter's selectivity when no payload index can tell.
+const SELECTIVITY_SAMPLE: usize = 256;
+
+fn dense_hits(seg: &Segment, q: &[f32], how: &Walk<'_>) -> Vec<Hit> {
+    let Some(col) = seg.data.dense.get(how.name) else {
         return Vec::new();
     };
-    if k == 0 || seg.live == 0 {
+    if how.k == 0 || seg.live == 0 {
         return Vec::new();
     }
-    let metric = match d {
-        Distance::Cosine | Distance::Dot => Metric::Dot,
-        Distance::Euclid => Metric::L2Squared,
-        Distance::Manhattan => Metric::L1,
-    };
-    let found = match filter.filter(|f| !f.is_empty()) {
-        Some(_) => {
-            let rows: Vec<u32> = seg
-                .matching_rows(filter)
-                .into_iter()
-                .filter(|&r| col.present[r as usize])
-                .collect();
-            flat::search_rows(q, &col.data, col.dim, metric, k, &rows)
-        }
-        None => flat::search(q, &col.data, col.dim, metric, k, |r| {
+    let metric = ann::metric_for(how.distance);
+    let graph = seg.graphs.get(how.name).filter(|_| !how.params.exact);
+    let found = match (graph, how.filter) {
+        (Some(g), filter) => graph_hits(seg, col, g, q, how, filter),
+        (None, Some(_)) => exact_rows(seg, col, q, metric, how),
+        (None, None) => flat::search(q, &col.data, col.dim, metric, how.k, |r| {
             seg.is_live(r) && col.present[r as usize]
         }),
     };
@@ -167,7 +212,7 @@ fn dense_hits(
         .into_iter()
         .map(|(r, s)| {
             (
-                if d == Distance::Euclid {
+                if how.distance == Distance::Euclid {
                     s.max(0.0).sqrt()
                 } else {
                     s
@@ -177,6 +222,117 @@ fn dense_hits(
             )
         })
         .collect()
+}
+
+/// Exact search over the rows matching the filter.
+fn exact_rows(
+    seg: &Segment,
+    col: &DenseColumn,
+    q: &[f32],
+    metric: Metric,
+    how: &Walk<'_>,
+) -> Vec<(u32, f32)> {
+    let rows: Vec<u32> = seg
+        .matching_rows(how.filter)
+        .into_iter()
+        .filter(|&r| col.present[r as usize])
+        .collect();
+    flat::search_rows(q, &col.data, col.dim, metric, how.k, &rows)
+}
+
+/// Graph search of an indexed segment. A selective filter (estimated matches below the
+/// full-scan threshold) is answered by an exact scan of its rows instead: a walk that
+/// rejects almost every node it meets is slower than the scan and loses recall.
+fn graph_hits(
+    seg: &Segment,
+    col: &DenseColumn,
+    g: &VectorGraph,
+    q: &[f32],
+    how: &Walk<'_>,
+    filter: Option<&Filter>,
+) -> Vec<(u32, f32)> {
+    let ef = choose_ef(g, how.params, how.default_ef, how.k);
+    let data = &seg.data;
+    let Some(filter) = filter else {
+        if seg.live == seg.rows() && col.all_present() {
+            return g.hnsw.search(&col.data, q, how.k, ef, None);
+        }
+        let accept = |r: u32| seg.is_live(r) && col.present[r as usize];
+        return g.hnsw.search(&col.data, q, how.k, ef, Some(&accept));
+    };
+    let candidates = match plan(filter, &seg.indexes, seg.rows()) {
+        Plan::Candidates(c) => Some(c),
+        Plan::FullScan => None,
+    };
+    let estimate = match &candidates {
+        Some(c) => c.len(),
+        None => sampled_matches(seg, filter),
+    };
+    if estimate < how.full_scan_rows {
+        let metric = ann::metric_for(how.distance);
+        return match candidates {
+            Some(c) => {
+                let rows: Vec<u32> = c
+                    .into_iter()
+                    .filter(|&r| {
+                        (r as usize) < data.rows()
+                            && seg.is_live(r)
+                            && col.present[r as usize]
+                            && filter.matches(&seg.view(r))
+                    })
+                    .collect();
+                flat::search_rows(q, &col.data, col.dim, metric, how.k, &rows)
+            }
+            None => exact_rows(seg, col, q, metric, how),
+        };
+    }
+    match candidates {
+        Some(c) => {
+            let mut allowed = vec![false; data.rows()];
+            for r in c {
+                if let Some(a) = allowed.get_mut(r as usize) {
+                    *a = true;
+                }
+            }
+            let accept = |r: u32| {
+                allowed[r as usize]
+                    && seg.is_live(r)
+                    && col.present[r as usize]
+                    && filter.matches(&seg.view(r))
+            };
+            g.hnsw.search(&col.data, q, how.k, ef, Some(&accept))
+        }
+        None => {
+            let accept =
+                |r: u32| seg.is_live(r) && col.present[r as usize] && filter.matches(&seg.view(r));
+            g.hnsw.search(&col.data, q, how.k, ef, Some(&accept))
+        }
+    }
+}
+
+/// The beam width of a graph search: from the recall target, else `hnsw_ef`, else the
+/// default; at least `k`.
+fn choose_ef(g: &VectorGraph, params: &SearchParams, default_ef: usize, k: usize) -> usize {
+    match (params.target_recall, params.hnsw_ef) {
+        (Some(t), _) => g.ef_for_recall(t).map_or(default_ef, |p| p.0),
+        (None, Some(ef)) => ef,
+        (None, None) => default_ef,
+    }
+    .max(k)
+}
+
+/// Estimated live rows matching `filter`, from an evenly spaced sample of rows.
+fn sampled_matches(seg: &Segment, filter: &Filter) -> usize {
+    let rows = seg.rows();
+    let step = (rows / SELECTIVITY_SAMPLE).max(1);
+    let (mut seen, mut hits) = (0usize, 0usize);
+    for r in (0..rows as u32).step_by(step) {
+        seen += 1;
+        if seg.is_live(r) && filter.matches(&seg.view(r)) {
+            hits += 1;
+        }
+    }
+    hits.saturating_mul(rows) / seen.max(1)
 }
 
 fn sparse_hits(seg: &Segment, name: &str, q: &SparseVector, filter: Option<&Filter>) -> Vec<Hit> {

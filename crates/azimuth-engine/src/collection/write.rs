@@ -52,13 +52,18 @@ impl Collection {
         };
         let wal_path = self.dir.as_ref().map(|d| d.wal_dir()).unwrap_or_default();
         st.apply(&op, lsn, &wal_path)?;
+        *self.last_write.lock() = std::time::Instant::now();
         let over = st.mutable().bytes >= self.config.optimizer.flush_threshold_bytes;
         drop(st);
         if let (true, Some(wal)) = (wait, &self.wal) {
             wal.wait_durable(lsn)?;
         }
         if over {
-            self.flush()?;
+            if self.dir.is_some() {
+                self.flush()?;
+            } else {
+                self.seal_in_memory(&mut self.state.write());
+            }
         }
         Ok(UpdateResult {
             operation_id: lsn,

@@ -78,6 +78,13 @@ impl<'a> Decoder<'a> {
         Error::corruption(self.path, format!("{what} (at byte {})", self.pos))
     }
 
+    /// Everything not read yet.
+    pub fn rest(&mut self) -> &'a [u8] {
+        let s = &self.data[self.pos.min(self.data.len())..];
+        self.pos = self.data.len();
+        s
+    }
+
     pub fn is_empty(&self) -> bool {
         self.pos >= self.data.len()
     }

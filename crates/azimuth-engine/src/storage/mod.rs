@@ -9,10 +9,12 @@
 //! <root>/collections/c-<hex>/MANIFEST      framed JSON: segments, tombstones, WAL cut
 //! <root>/collections/c-<hex>/wal/wal-<gen>.log
 //! <root>/collections/c-<hex>/segments/seg-<id>.azs
+//! <root>/collections/c-<hex>/segments/graph-<id>-<n>.azg   ANN graph of dense vector n
 //! ```
 
 pub(crate) mod codec;
 pub(crate) mod files;
+pub(crate) mod graph_file;
 pub(crate) mod segment_file;
 pub mod snapshot;
 pub(crate) mod wal;
@@ -21,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::ann::VectorGraph;
 use crate::config::CollectionConfig;
 use crate::error::{Error, Result};
 use crate::segment::SegmentData;
@@ -280,16 +283,59 @@ impl CollectionDir {
         segment_file::decode(&path, &data)
     }
 
-    /// Removes segment files not in `keep` (orphans of interrupted checkpoints or merges).
-    pub fn remove_segments_except(&self, keep: &[u64]) -> Result<()> {
+    pub fn graph_path(&self, segment: u64, vector: usize) -> PathBuf {
+        self.segments_dir()
+            .join(format!("graph-{segment:016x}-{vector}.azg"))
+    }
+
+    /// Writes the graph of dense vector number `vector` (in name order) of a segment.
+    pub fn write_graph(
+        &self,
+        segment: u64,
+        vector: usize,
+        name: &str,
+        graph: &VectorGraph,
+    ) -> Result<()> {
+        files::write_atomic(
+            &self.graph_path(segment, vector),
+            &graph_file::encode(name, graph),
+        )
+    }
+
+    /// Reads a segment's graph of dense vector number `vector`, if one was written.
+    pub fn read_graph(&self, segment: u64, vector: usize) -> Result<Option<(String, VectorGraph)>> {
+        let path = self.graph_path(segment, vector);
+        let data = match std::fs::read(&path) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        graph_file::decode(&path, &data).map(Some)
+    }
+
+    /// Removes a graph file (one built for a segment that is gone).
+    pub fn remove_graph(&self, segment: u64, vector: usize) -> Result<()> {
+        files::remove_file_if_exists(&self.graph_path(segment, vector))
+    }
+
+    /// Removes segment and graph files of segments not in `keep` (orphans of interrupted
+    /// checkpoints, merges and index builds). Temporary files of kept segments' graphs may
+    /// belong to a build in progress; they are removed only `at_open`.
+    pub fn remove_segments_except(&self, keep: &[u64], at_open: bool) -> Result<()> {
         for name in files::list_names(&self.segments_dir())? {
-            let id = name
+            let hex_id = |s: &str| u64::from_str_radix(s, 16).ok();
+            let segment = name
                 .strip_prefix("seg-")
                 .and_then(|s| s.strip_suffix(".azs"))
-                .and_then(|h| u64::from_str_radix(h, 16).ok());
-            let stale = match id {
-                Some(id) => !keep.contains(&id),
-                None => name.ends_with(".tmp"),
+                .and_then(hex_id);
+            let graph = name
+                .strip_prefix("graph-")
+                .and_then(|s| s.split('-').next())
+                .and_then(hex_id);
+            let stale = match (segment, graph) {
+                (Some(id), _) => !keep.contains(&id),
+                (None, Some(id)) => !keep.contains(&id) || (at_open && name.ends_with(".tmp")),
+                (None, None) => name.ends_with(".tmp"),
             };
             if stale {
                 files::remove_file_if_exists(&self.segments_dir().join(name))?;

@@ -42,7 +42,11 @@ fn exact_search_matches_ground_truth_on_debian_minilm() {
 
     let k = 100;
     let reqs: Vec<SearchRequest> = (0..queries.rows)
-        .map(|q| SearchRequest::dense(queries.row(q).to_vec(), k))
+        .map(|q| {
+            let mut r = SearchRequest::dense(queries.row(q).to_vec(), k);
+            r.params.exact = true;
+            r
+        })
         .collect();
     let mut mismatches = 0;
     for (q, hits) in c.search_batch(&reqs).unwrap().into_iter().enumerate() {
@@ -117,6 +121,7 @@ fn filtered_exact_search_matches_ground_truth() {
             for q in (0..rows).step_by(10) {
                 let mut req = SearchRequest::dense(queries.row(q).to_vec(), k);
                 req.filter = Some(filter.clone());
+                req.params.exact = true;
                 let hits = c.search(&req).unwrap();
                 let truth: std::collections::HashSet<i64> =
                     gt[q * k..(q + 1) * k].iter().copied().collect();

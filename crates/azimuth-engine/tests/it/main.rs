@@ -1,5 +1,6 @@
 //! The engine's one integration-test binary.
 
+mod ann;
 mod common;
 mod concurrency;
 mod corruption;

@@ -12,7 +12,7 @@
 //! `graph`). The entry point is fixed before the parallel phase: the node with the highest
 //! level is linked first, alone, so no later node can outrank it and no global lock is needed.
 
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::graph::Graph;
@@ -186,13 +186,48 @@ fn select_diverse(space: Space<'_>, candidates: &[Scored], limit: usize, out: &m
     }
 }
 
+/// Progress and cancellation of a build, shared with whoever watches it.
+#[derive(Debug, Default)]
+pub struct BuildControl {
+    linked: AtomicUsize,
+    cancel: AtomicBool,
+}
+
+impl BuildControl {
+    pub fn new() -> BuildControl {
+        BuildControl::default()
+    }
+
+    /// Rows linked so far (counted a chunk at a time).
+    pub fn linked(&self) -> usize {
+        self.linked.load(Relaxed)
+    }
+
+    /// Asks the build to stop at its next chunk; the partial graph is then discarded.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Relaxed);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.load(Relaxed)
+    }
+}
+
 /// Links rows `0..rows` except `entry` (already in place as the entry point), on `threads`
-/// workers of a private rayon pool (sequentially for one thread or a tiny input).
-pub(super) fn link_all(builder: &Builder<'_>, entry: u32, rows: usize, threads: usize) {
+/// workers of a private rayon pool (sequentially for one thread or a tiny input). Stops early
+/// when `control` is cancelled.
+pub(super) fn link_all(
+    builder: &Builder<'_>,
+    entry: u32,
+    rows: usize,
+    threads: usize,
+    control: &BuildControl,
+) {
     let link_range = |start: usize, end: usize| {
         for row in (start..end).filter_map(|row| u32::try_from(row).ok()) {
             builder.link(row, entry);
         }
+        control.linked.fetch_add(end - start, Relaxed);
     };
     let pool = match threads {
         0 | 1 => None,
@@ -202,17 +237,20 @@ pub(super) fn link_all(builder: &Builder<'_>, entry: u32, rows: usize, threads: 
             .build()
             .ok(),
     };
-    let Some(pool) = pool else {
-        link_range(0, rows);
-        return;
-    };
     let next = AtomicUsize::new(0);
     let worker = || loop {
+        if control.is_cancelled() {
+            break;
+        }
         let start = next.fetch_add(CHUNK, Relaxed);
         if start >= rows {
             break;
         }
         link_range(start, (start + CHUNK).min(rows));
+    };
+    let Some(pool) = pool else {
+        worker();
+        return;
     };
     pool.scope(|scope| {
         for _ in 0..threads {

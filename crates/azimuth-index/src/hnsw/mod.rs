@@ -72,6 +72,7 @@ mod tests;
 
 use std::fmt;
 
+pub use self::build::BuildControl;
 use self::build::{link_all, Builder, Locks};
 use self::graph::{level_for, Graph};
 use self::search::{Scored, Scratch, ScratchPool, Space, View};
@@ -199,25 +200,59 @@ impl Hnsw {
         params: HnswParams,
         threads: usize,
     ) -> Hnsw {
+        Hnsw::build_with(data, dim, metric, params, threads, &BuildControl::new())
+            .unwrap_or_else(|| Hnsw::new(dim, metric, params))
+    }
+
+    /// [`Hnsw::build`] reporting progress to `control`; `None` when it was cancelled.
+    pub fn build_with(
+        data: &[f32],
+        dim: usize,
+        metric: Metric,
+        params: HnswParams,
+        threads: usize,
+        control: &BuildControl,
+    ) -> Option<Hnsw> {
+        Hnsw::build_leaving_out(data, dim, metric, params, threads, control, &[])
+    }
+
+    /// [`Hnsw::build_with`] without the rows in `left_out`: they stay absent (add them later
+    /// with [`Hnsw::insert`]). Used to measure recall with queries the graph has never seen.
+    pub fn build_leaving_out(
+        data: &[f32],
+        dim: usize,
+        metric: Metric,
+        params: HnswParams,
+        threads: usize,
+        control: &BuildControl,
+        left_out: &[u32],
+    ) -> Option<Hnsw> {
         let mut index = Hnsw::new(dim, metric, params);
         let params = index.params;
         let rows = rows_in(data, dim);
-        let levels: Vec<u8> = (0..rows as u32)
+        let mut levels: Vec<u8> = (0..rows as u32)
             .map(|row| level_for(params.seed, row, params.m))
             .collect();
+        for &row in left_out {
+            if let Some(level) = levels.get_mut(row as usize) {
+                *level = graph::ABSENT;
+            }
+        }
+        let present = levels.iter().filter(|&&l| l != graph::ABSENT).count();
         // The first row of the highest level becomes the entry point.
         let entry = (0u32..)
             .zip(&levels)
+            .filter(|&(_, &level)| level != graph::ABSENT)
             .max_by_key(|&(row, &level)| (level, u32::MAX - row));
         index.entry = entry.map(|(row, _)| row);
         index.graph = Graph::with_levels(params.m, levels);
-        index.count = rows;
+        index.count = present;
         index.deleted = vec![false; rows];
         if let Some(entry) = index.entry {
             let locks = Locks::new(if threads > 1 { BUILD_LOCK_STRIPES } else { 1 });
-            link_all(&index.builder(data, &locks), entry, rows, threads);
+            link_all(&index.builder(data, &locks), entry, rows, threads, control);
         }
-        index
+        (!control.is_cancelled()).then_some(index)
     }
 
     /// Adds `row` of `data` (typically a row appended after the build). Fails if the row is

@@ -373,9 +373,31 @@ fn info_json(info: &CollectionInfo) -> Value {
     if !c.metadata.is_empty() {
         config["metadata"] = Value::Object(c.metadata.clone());
     }
-    json!({"status": "green", "optimizer_status": "ok", "indexed_vectors_count": 0,
+    let ix = &info.indexing;
+    // Azimuth's own key (the client ignores unknown keys at this level): indexing progress
+    // and each vector's measured ef → recall@10 table, which `params.target_recall` uses.
+    let calibration: Map<String, Value> = ix
+        .calibration
+        .iter()
+        .map(|(name, table)| {
+            let rows: Vec<Value> = table
+                .iter()
+                .map(|(ef, r)| json!({"ef": ef, "recall_at_10": r}))
+                .collect();
+            (name.clone(), Value::Array(rows))
+        })
+        .collect();
+    let progress = json!({
+        "indexed_vectors": ix.indexed_vectors,
+        "indexable_vectors": ix.indexable_vectors,
+        "pending": ix.pending,
+        "building": ix.building.map(|(done, rows)| json!({"linked": done, "rows": rows})),
+        "calibration": calibration,
+    });
+    json!({"status": if ix.pending { "yellow" } else { "green" }, "optimizer_status": "ok",
+        "indexed_vectors_count": ix.indexed_vectors,
         "points_count": info.points_count, "segments_count": info.segments_count,
-        "config": config, "payload_schema": schema})
+        "config": config, "payload_schema": schema, "azimuth_indexing": progress})
 }
 
 pub async fn update_aliases(State(s): State<AppState>, Body(body): Body<Value>) -> ApiResult {

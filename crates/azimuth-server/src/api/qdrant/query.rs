@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use azimuth_engine::filter::Condition;
 use azimuth_engine::{
     Collection, Filter, OrderBy, OrderValue, PayloadSelector, PointId, QueryVector, ScrollRequest,
-    SearchRequest, Vector, VectorSelector,
+    SearchParams, SearchRequest, Vector, VectorSelector,
 };
 use serde_json::{json, Map, Value};
 
@@ -51,6 +51,7 @@ struct Stage {
     filter: Option<Filter>,
     limit: usize,
     score_threshold: Option<f32>,
+    params: SearchParams,
 }
 
 pub(super) struct Query {
@@ -170,7 +171,7 @@ fn parse_want(q: Option<&Value>) -> Result<Want, ApiError> {
 }
 
 fn parse_stage(m: &Map<String, Value>, top_level: bool) -> Result<Stage, ApiError> {
-    check_search_params(m)?;
+    let params = search_params(m)?;
     if m.get("lookup_from").is_some_and(|x| !x.is_null()) {
         return Err(unsupported("lookup_from"));
     }
@@ -202,6 +203,7 @@ fn parse_stage(m: &Map<String, Value>, top_level: bool) -> Result<Stage, ApiErro
         ));
     }
     Ok(Stage {
+        params,
         prefetch,
         want,
         using: m
@@ -375,6 +377,7 @@ fn run_stage(
                 score_threshold: stage.score_threshold,
                 with_payload: PayloadSelector::None,
                 with_vectors: VectorSelector::None,
+                params: stage.params,
             };
             let found = c.search(&req)?;
             return Ok(found
@@ -597,7 +600,7 @@ fn legacy_search(body: &Value) -> Result<Query, ApiError> {
     q.insert("limit".into(), limit);
     q.insert("query".into(), json!({ "nearest": vector }));
     q.insert("using".into(), json!(using));
-    for k in ["top", "params", "shard_key", "prefetch", "lookup_from"] {
+    for k in ["top", "shard_key", "prefetch", "lookup_from"] {
         q.remove(k);
     }
     parse_query(&Value::Object(q))

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use azimuth_engine::{
     CollectionConfig, Filter, JsonPath, NamedVectors, OrderValue, Payload, PayloadSelector,
-    PointId, Record, SparseVector, Vector, VectorSelector,
+    PointId, Record, SearchParams, SparseVector, Vector, VectorSelector,
 };
 use serde_json::{json, Map, Value};
 
@@ -197,19 +197,23 @@ pub fn typed<'a>(
     }
 }
 
-/// `params` of a search: checked for types, otherwise ignored (search is exact).
-pub fn check_search_params(m: &Map<String, Value>) -> Result<(), ApiError> {
+/// `params` of a search: `hnsw_ef`, `exact` and Azimuth's `target_recall` (a recall@10
+/// target in (0, 1] that picks ef from the index's calibration); `indexed_only`,
+/// `quantization` and `acorn` are checked for type and otherwise ignored.
+pub fn search_params(m: &Map<String, Value>) -> Result<SearchParams, ApiError> {
     let Some(p) = typed(m, "params", Value::is_object, "an object")? else {
-        return Ok(());
+        return Ok(SearchParams::default());
     };
     let p = object(p, "params")?;
-    typed(
+    let hnsw_ef = typed(
         p,
         "hnsw_ef",
         |v| v.as_u64().is_some(),
         "a non-negative integer",
-    )?;
-    typed(p, "exact", Value::is_boolean, "a boolean")?;
+    )?
+    .and_then(Value::as_u64)
+    .map(|e| e.clamp(1, 1 << 16) as usize);
+    let exact = typed(p, "exact", Value::is_boolean, "a boolean")?.and_then(Value::as_bool);
     typed(p, "indexed_only", Value::is_boolean, "a boolean")?;
     if let Some(q) = typed(p, "quantization", Value::is_object, "an object")? {
         let q = object(q, "params.quantization")?;
@@ -218,7 +222,22 @@ pub fn check_search_params(m: &Map<String, Value>) -> Result<(), ApiError> {
         typed(q, "oversampling", Value::is_number, "a number")?;
     }
     typed(p, "acorn", Value::is_object, "an object")?;
-    Ok(())
+    let target_recall = match typed(p, "target_recall", Value::is_number, "a number")? {
+        None => None,
+        Some(v) => match v.as_f64() {
+            Some(t) if t > 0.0 && t <= 1.0 => Some(t as f32),
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "params.target_recall must be in (0, 1], got {v}"
+                )))
+            }
+        },
+    };
+    Ok(SearchParams {
+        hnsw_ef,
+        exact: exact.unwrap_or(false),
+        target_recall,
+    })
 }
 
 fn paths(a: &[Value]) -> Result<Vec<JsonPath>, ApiError> {

@@ -1,0 +1,226 @@
+//! Approximate nearest-neighbour indexes of sealed segments: one HNSW graph per dense vector
+//! space, plus an ef → recall table measured on the segment's own rows when it was built.
+//!
+//! The graph's nodes are the segment's rows (all of them, tombstoned or not at build time);
+//! tombstones, missing vectors and filters are applied while walking, so a sealed segment's
+//! graph never changes after it is built. Rewriting a segment (vacuum, merge) drops its
+//! graphs and the indexer builds new ones.
+
+use azimuth_index::distance::Metric;
+use azimuth_index::flat;
+use azimuth_index::hnsw::{BuildControl, Hnsw, HnswParams as GraphParams};
+
+use crate::config::{CollectionConfig, HnswParams};
+use crate::segment::DenseColumn;
+use crate::types::Distance;
+
+/// The `ef` values a graph is calibrated at.
+pub(crate) const EF_LADDER: [usize; 12] = [10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512];
+/// Recall is measured as recall@10.
+pub(crate) const CALIBRATION_K: usize = 10;
+/// Rows of the segment used as calibration queries.
+const CALIBRATION_QUERIES: usize = 100;
+
+/// One vector space's graph over a sealed segment.
+pub(crate) struct VectorGraph {
+    pub hnsw: Hnsw,
+    /// `(ef, estimated recall@10)`, ascending by ef. Empty when the segment had too few rows
+    /// to measure.
+    pub calibration: Vec<(u32, f32)>,
+}
+
+impl std::fmt::Debug for VectorGraph {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VectorGraph")
+            .field("hnsw", &self.hnsw)
+            .field("calibration", &self.calibration)
+            .finish()
+    }
+}
+
+impl VectorGraph {
+    /// The cheapest calibrated `ef` whose estimated recall meets `target`, and that
+    /// estimate; the largest calibrated `ef` when none does.
+    pub fn ef_for_recall(&self, target: f32) -> Option<(usize, f32)> {
+        let found = self
+            .calibration
+            .iter()
+            .find(|(_, r)| *r >= target)
+            .or(self.calibration.last())?;
+        Some((found.0 as usize, found.1))
+    }
+
+    /// The estimated recall@10 at `ef`: that of the largest calibrated ef not above it.
+    pub fn recall_at(&self, ef: usize) -> Option<f32> {
+        self.calibration
+            .iter()
+            .take_while(|(e, _)| *e as usize <= ef)
+            .last()
+            .map(|p| p.1)
+    }
+}
+
+/// The kernel metric of a distance (vectors of Cosine spaces are stored normalised).
+pub(crate) fn metric_for(d: Distance) -> Metric {
+    match d {
+        Distance::Cosine | Distance::Dot => Metric::Dot,
+        Distance::Euclid => Metric::L2Squared,
+        Distance::Manhattan => Metric::L1,
+    }
+}
+
+/// The HNSW parameters of vector `name`: its own override, else the collection's.
+pub(crate) fn params_for<'a>(config: &'a CollectionConfig, name: &str) -> &'a HnswParams {
+    config
+        .vectors
+        .get(name)
+        .and_then(|v| v.hnsw.as_ref())
+        .unwrap_or(&config.hnsw)
+}
+
+/// Live rows at which a segment gets a graph for vector `name`, or `None` when indexing is
+/// off (`indexing_threshold` 0 or `m` 0). The threshold is in KiB of vector data, as in
+/// Qdrant.
+pub(crate) fn threshold_rows(config: &CollectionConfig, name: &str) -> Option<usize> {
+    let dim = config.vectors.get(name)?.size.max(1);
+    let kb = config.optimizer.indexing_threshold;
+    if kb == 0 || params_for(config, name).m == 0 {
+        return None;
+    }
+    Some((kb.saturating_mul(1024) / (dim * 4)).max(1))
+}
+
+/// Rows below which a filtered search of an indexed segment scans the matching rows
+/// exactly instead of walking the graph (`full_scan_threshold`, KiB of vector data).
+pub(crate) fn full_scan_rows(config: &CollectionConfig, name: &str) -> usize {
+    let dim = config.vectors.get(name).map_or(1, |v| v.size.max(1));
+    params_for(config, name)
+        .full_scan_threshold
+        .saturating_mul(1024)
+        / (dim * 4)
+}
+
+/// Builds the graph of `col` and calibrates it; `None` when `control` cancelled it.
+/// `usable(row)` says which rows may be results (live, with a vector).
+///
+/// Calibration queries must be unseen by the graph (a row's own node leads a walk straight
+/// to its neighbours, which overstates recall badly), so up to [`CALIBRATION_QUERIES`] usable
+/// rows are left out of the build, used as queries against the rest, then inserted.
+pub(crate) fn build(
+    col: &DenseColumn,
+    distance: Distance,
+    params: &HnswParams,
+    threads: usize,
+    control: &BuildControl,
+    usable: impl Fn(u32) -> bool,
+) -> Option<VectorGraph> {
+    let metric = metric_for(distance);
+    let gp = GraphParams {
+        m: params.m,
+        ef_construct: params.ef_construct,
+        seed: 0x5eed_a21e,
+    };
+    let rows = col.present.len() as u32;
+    let usable_rows: Vec<u32> = (0..rows).filter(|&r| usable(r)).collect();
+    let queries: Vec<u32> = if usable_rows.len() > CALIBRATION_QUERIES * 10 {
+        let step = usable_rows.len() / CALIBRATION_QUERIES;
+        usable_rows
+            .iter()
+            .step_by(step)
+            .take(CALIBRATION_QUERIES)
+            .copied()
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut hnsw =
+        Hnsw::build_leaving_out(&col.data, col.dim, metric, gp, threads, control, &queries)?;
+    let calibration = calibrate(&hnsw, col, metric, &queries, &|r| {
+        usable(r) && queries.binary_search(&r).is_err()
+    });
+    for &q in &queries {
+        // Cannot fail: the row is inside the data and absent from the graph.
+        let _ = hnsw.insert(&col.data, q);
+    }
+    Some(VectorGraph { hnsw, calibration })
+}
+
+/// Measures recall@10 at each ladder ef: `queries` (rows absent from the graph) against
+/// exact search over the rows `usable` accepts.
+fn calibrate(
+    hnsw: &Hnsw,
+    col: &DenseColumn,
+    metric: Metric,
+    queries: &[u32],
+    usable: &dyn Fn(u32) -> bool,
+) -> Vec<(u32, f32)> {
+    if queries.is_empty() {
+        return Vec::new();
+    }
+    let truths: Vec<Vec<u32>> = queries
+        .iter()
+        .map(|&q| {
+            flat::search(
+                col.row(q),
+                &col.data,
+                col.dim,
+                metric,
+                CALIBRATION_K,
+                usable,
+            )
+            .into_iter()
+            .map(|h| h.0)
+            .collect()
+        })
+        .collect();
+    EF_LADDER
+        .iter()
+        .map(|&ef| {
+            let mut found = 0usize;
+            let mut total = 0usize;
+            for (&q, truth) in queries.iter().zip(&truths) {
+                let got = hnsw.search(&col.data, col.row(q), CALIBRATION_K, ef, Some(usable));
+                found += got.iter().filter(|h| truth.contains(&h.0)).count();
+                total += truth.len();
+            }
+            (ef as u32, found as f32 / total.max(1) as f32)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graph(calibration: Vec<(u32, f32)>) -> VectorGraph {
+        VectorGraph {
+            hnsw: Hnsw::new(2, Metric::Dot, GraphParams::default()),
+            calibration,
+        }
+    }
+
+    #[test]
+    fn ef_for_recall_picks_the_cheapest_setting_that_meets_the_target() {
+        let g = graph(vec![(10, 0.8), (32, 0.95), (64, 0.99)]);
+        assert_eq!(g.ef_for_recall(0.9), Some((32, 0.95)));
+        assert_eq!(g.ef_for_recall(0.5), Some((10, 0.8)));
+        assert_eq!(g.ef_for_recall(0.999), Some((64, 0.99)));
+        assert_eq!(g.recall_at(40), Some(0.95));
+        assert_eq!(g.recall_at(5), None);
+        assert_eq!(graph(vec![]).ef_for_recall(0.9), None);
+    }
+
+    #[test]
+    fn thresholds_follow_the_config_in_kib() {
+        let mut c = CollectionConfig::single(256, Distance::Cosine);
+        c.optimizer.indexing_threshold = 1000;
+        assert_eq!(threshold_rows(&c, ""), Some(1000));
+        c.optimizer.indexing_threshold = 0;
+        assert_eq!(threshold_rows(&c, ""), None);
+        c.optimizer.indexing_threshold = 1000;
+        c.hnsw.m = 0;
+        assert_eq!(threshold_rows(&c, ""), None);
+        c.hnsw.full_scan_threshold = 100;
+        assert_eq!(full_scan_rows(&c, ""), 100);
+    }
+}

@@ -1,0 +1,318 @@
+//! Background indexing: sealed segments that reach the collection's indexing threshold get
+//! an HNSW graph per dense vector, built without holding the collection lock.
+//!
+//! One step does one thing, in this order of preference:
+//! 1. seal the mutable segment, when what is unindexed (sealed or not) has reached a
+//!    threshold;
+//! 2. merge the unindexed sealed segments into one (so a bulk load ends as one big segment
+//!    with one graph, not many small graphs that each query must walk);
+//! 3. build the graph of one unindexed segment, then install it under the write lock if the
+//!    segment still exists (a merge or vacuum may have replaced it meanwhile; the graph is
+//!    then thrown away).
+//!
+//! Steps wait until the collection has had no writes for a moment (`quiet`), so a bulk load
+//! is indexed once at its end, unless work has been pending for `max_wait`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use azimuth_index::hnsw::BuildControl;
+
+use super::state::State;
+use super::Collection;
+use crate::ann;
+use crate::config::CollectionConfig;
+use crate::error::{Error, Result};
+use crate::segment::Segment;
+use crate::storage::CollectionDir;
+
+/// Unindexed segments merged in one step hold at most this many bytes of vectors.
+const MAX_MERGE_VECTOR_BYTES: usize = 2 << 30;
+
+/// How the background indexer runs.
+#[derive(Clone, Debug)]
+pub struct IndexerOptions {
+    /// Threads a graph build uses (0 = every core).
+    pub threads: usize,
+    /// Writes must have paused this long before indexing starts.
+    pub quiet: Duration,
+    /// ... unless work has been pending this long.
+    pub max_wait: Duration,
+}
+
+impl Default for IndexerOptions {
+    fn default() -> Self {
+        IndexerOptions {
+            threads: 0,
+            quiet: Duration::from_secs(1),
+            max_wait: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Indexing progress, as reported by [`Collection::info`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IndexingInfo {
+    /// Live vectors in segments that have a graph, plus rows linked by a build in progress.
+    pub indexed_vectors: usize,
+    /// Live dense vectors that a graph could cover (points × vector spaces with indexing on).
+    pub indexable_vectors: usize,
+    /// Indexing work is waiting or running.
+    pub pending: bool,
+    /// A graph build in progress: rows linked so far, rows in all.
+    pub building: Option<(usize, usize)>,
+    /// Per vector name, the ef → estimated recall@10 table of its largest indexed segment.
+    pub calibration: Vec<(String, Vec<(u32, f32)>)>,
+}
+
+/// A build in progress.
+pub(super) struct Build {
+    rows: usize,
+    control: BuildControl,
+}
+
+enum Work {
+    Seal,
+    Merge(Vec<u64>),
+    Graph { segment: u64, name: String },
+}
+
+impl Collection {
+    /// Does one step of pending indexing work (see the module docs). Returns whether it did
+    /// anything; false when there is nothing to do or writes have not paused yet.
+    pub fn index_step(&self, options: &IndexerOptions) -> Result<bool> {
+        self.check_alive()?;
+        let work = pending_work(&self.state.read(), &self.config);
+        let mut since = self.index_pending_since.lock();
+        let Some(work) = work else {
+            *since = None;
+            return Ok(false);
+        };
+        let waited = since.get_or_insert_with(Instant::now).elapsed();
+        let quiet = self.last_write.lock().elapsed() >= options.quiet;
+        if !quiet && waited < options.max_wait {
+            return Ok(false);
+        }
+        drop(since);
+        match work {
+            Work::Seal => self.seal()?,
+            Work::Merge(ids) => {
+                let mut st = self.state.write();
+                let still = ids
+                    .iter()
+                    .all(|id| st.segments.get(id).is_some_and(|s| s.graphs.is_empty()));
+                if still && !ids.contains(&st.mutable_id) {
+                    self.merge_locked(&mut st, &ids)?;
+                }
+            }
+            Work::Graph { segment, name } => {
+                return self.build_graph(segment, &name, options.threads)
+            }
+        }
+        Ok(true)
+    }
+
+    /// Runs indexing steps until nothing is pending, without waiting for writes to pause.
+    /// For tests, benchmarks and bulk loads that want their index now.
+    pub fn build_indexes(&self) -> Result<()> {
+        let now = IndexerOptions {
+            threads: 0,
+            quiet: Duration::ZERO,
+            max_wait: Duration::ZERO,
+        };
+        while self.index_step(&now)? {}
+        Ok(())
+    }
+
+    /// Stops a graph build in progress (its work is discarded).
+    pub(crate) fn cancel_indexing(&self) {
+        if let Some(b) = self.building.lock().as_ref() {
+            b.control.cancel();
+        }
+    }
+
+    pub(super) fn indexing_info(&self, st: &State) -> IndexingInfo {
+        let indexed_names: Vec<&String> = self
+            .config
+            .vectors
+            .keys()
+            .filter(|n| ann::threshold_rows(&self.config, n).is_some())
+            .collect();
+        let mut info = IndexingInfo {
+            indexable_vectors: st.live_points() * indexed_names.len(),
+            pending: pending_work(st, &self.config).is_some(),
+            ..Default::default()
+        };
+        for seg in st.segments.values() {
+            info.indexed_vectors += seg.graphs.len() * seg.live;
+        }
+        if let Some(b) = self.building.lock().as_ref() {
+            let linked = b.control.linked().min(b.rows);
+            info.building = Some((linked, b.rows));
+            info.indexed_vectors += linked;
+            info.pending = true;
+        }
+        info.indexed_vectors = info.indexed_vectors.min(info.indexable_vectors);
+        for name in indexed_names {
+            let best = st
+                .segments
+                .values()
+                .filter_map(|s| s.graphs.get(name).map(|g| (s.live, g)))
+                .max_by_key(|(live, _)| *live);
+            if let Some((_, g)) = best {
+                info.calibration.push((name.clone(), g.calibration.clone()));
+            }
+        }
+        info
+    }
+
+    /// Seals the mutable segment (a checkpoint; in memory, just the seal).
+    fn seal(&self) -> Result<()> {
+        let mut st = self.state.write();
+        if self.dir.is_some() {
+            self.checkpoint_locked(&mut st)
+        } else {
+            self.seal_in_memory(&mut st);
+            Ok(())
+        }
+    }
+
+    /// Builds segment `segment`'s graph for vector `name` outside the lock, persists it and
+    /// installs it if the segment is still there.
+    fn build_graph(&self, segment: u64, name: &str, threads: usize) -> Result<bool> {
+        let (data, deleted) = {
+            let st = self.state.read();
+            let Some(seg) = st.segments.get(&segment) else {
+                return Ok(true);
+            };
+            (seg.data.clone(), seg.deleted.clone())
+        };
+        let (Some(col), Some(params)) = (data.dense.get(name), self.config.vectors.get(name))
+        else {
+            return Ok(false);
+        };
+        let vector_no = self
+            .config
+            .vectors
+            .keys()
+            .position(|n| n == name)
+            .unwrap_or(0);
+        let threads = match threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let build = Arc::new(Build {
+            rows: data.rows(),
+            control: BuildControl::new(),
+        });
+        *self.building.lock() = Some(build.clone());
+        let usable = |r: u32| !deleted[r as usize] && col.present[r as usize];
+        let hnsw_params = ann::params_for(&self.config, name);
+        let built = ann::build(
+            col,
+            params.distance,
+            hnsw_params,
+            threads,
+            &build.control,
+            usable,
+        );
+        *self.building.lock() = None;
+        let Some(graph) = built else {
+            return Ok(false);
+        };
+        if let Some(dir) = &self.dir {
+            dir.write_graph(segment, vector_no, name, &graph)?;
+        }
+        let mut st = self.state.write();
+        match st.segments.get_mut(&segment) {
+            Some(seg) if Arc::ptr_eq(&seg.data, &data) => {
+                seg.graphs.insert(name.to_string(), Arc::new(graph));
+            }
+            _ => {
+                if let Some(dir) = &self.dir {
+                    dir.remove_graph(segment, vector_no)?;
+                }
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// What the indexer should do next, if anything.
+fn pending_work(st: &State, config: &CollectionConfig) -> Option<Work> {
+    let thresholds: Vec<(&String, usize)> = config
+        .vectors
+        .keys()
+        .filter_map(|n| Some((n, ann::threshold_rows(config, n)?)))
+        .collect();
+    let min_threshold = thresholds.iter().map(|t| t.1).min()?;
+    let lacks = |s: &Segment| thresholds.iter().any(|(n, _)| !s.graphs.contains_key(*n));
+    let mut unindexed: Vec<&Segment> = st
+        .segments
+        .values()
+        .filter(|s| s.id != st.mutable_id && s.live > 0 && lacks(s))
+        .collect();
+    let mutable = st.mutable().live;
+    let total = unindexed.iter().map(|s| s.live).sum::<usize>() + mutable;
+    if total < min_threshold {
+        return None;
+    }
+    if mutable > 0 {
+        return Some(Work::Seal);
+    }
+    if unindexed.len() >= 2 {
+        unindexed.sort_by_key(|s| s.live);
+        let row_bytes: usize = config.vectors.values().map(|v| v.size * 4).sum();
+        let mut picked = Vec::new();
+        let mut bytes = 0usize;
+        for s in unindexed {
+            bytes = bytes.saturating_add(s.live.saturating_mul(row_bytes.max(1)));
+            if picked.len() >= 2 && bytes > MAX_MERGE_VECTOR_BYTES {
+                break;
+            }
+            picked.push(s.id);
+        }
+        if picked.len() >= 2 {
+            return Some(Work::Merge(picked));
+        }
+    }
+    st.segments
+        .values()
+        .filter(|s| s.id != st.mutable_id && s.live > 0)
+        .find_map(|s| {
+            let (name, _) = thresholds
+                .iter()
+                .find(|(n, t)| s.live >= *t && !s.graphs.contains_key(*n))?;
+            Some(Work::Graph {
+                segment: s.id,
+                name: (*name).clone(),
+            })
+        })
+}
+
+/// Loads the graph files of a sealed segment; a graph that does not fit the segment is
+/// corruption (deleting the file makes the indexer build it again).
+pub(super) fn load_graphs(
+    dir: &CollectionDir,
+    config: &CollectionConfig,
+    seg: &mut Segment,
+) -> Result<()> {
+    for (n, (name, params)) in config.vectors.iter().enumerate() {
+        let Some((stored_name, graph)) = dir.read_graph(seg.id, n)? else {
+            continue;
+        };
+        let fits = stored_name == *name
+            && graph.hnsw.dim() == params.size
+            && graph.hnsw.metric() == ann::metric_for(params.distance)
+            && graph.hnsw.len() == seg.rows();
+        if !fits {
+            return Err(Error::corruption(
+                &dir.graph_path(seg.id, n),
+                "the graph does not fit its segment (vector, size, metric or rows differ); \
+                 delete this file and the index is built again",
+            ));
+        }
+        seg.graphs.insert(name.clone(), Arc::new(graph));
+    }
+    Ok(())
+}

@@ -1,0 +1,376 @@
+//! The ANN index inside the engine: segments get graphs, searches use them with recall close
+//! to exact search, deletes and filters are honoured, graphs persist and reopen unchanged.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use azimuth_engine::*;
+use azimuth_index::npy;
+use serde_json::json;
+
+use crate::common::{payload, shared_data, Rng};
+
+/// Clustered data, closer to real embeddings than uniform noise: 64 centres, points near one.
+/// Returns `n` data rows and `nq` queries drawn the same way.
+fn data_and_queries(
+    rng: &mut Rng,
+    n: usize,
+    nq: usize,
+    dim: usize,
+) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+    let mut all = clustered(rng, n + nq, dim);
+    let queries = all.split_off(n);
+    (all, queries)
+}
+
+fn clustered(rng: &mut Rng, n: usize, dim: usize) -> Vec<Vec<f32>> {
+    let centres: Vec<Vec<f32>> = (0..64).map(|_| rng.vector(dim)).collect();
+    (0..n)
+        .map(|_| {
+            let c = &centres[rng.below(64) as usize];
+            c.iter().map(|x| x + 0.35 * rng.f32()).collect()
+        })
+        .collect()
+}
+
+/// A config whose segments are indexed from `threshold_rows` rows on.
+fn config(dim: usize, d: Distance, threshold_rows: usize) -> CollectionConfig {
+    let mut c = CollectionConfig::single(dim, d);
+    c.optimizer.indexing_threshold = (threshold_rows * dim * 4).div_ceil(1024);
+    c.hnsw.ef_construct = 100;
+    c.hnsw.full_scan_threshold = 100 * dim * 4 / 1024;
+    c
+}
+
+fn no_background() -> DbOptions {
+    DbOptions {
+        background: false,
+        ..Default::default()
+    }
+}
+
+fn load(c: &Collection, vectors: &[Vec<f32>], payload_of: impl Fn(usize) -> Payload) {
+    let pts: Vec<PointStruct> = vectors
+        .iter()
+        .enumerate()
+        .map(|(i, v)| PointStruct::new(i as u64, v.clone(), payload_of(i)))
+        .collect();
+    for chunk in pts.chunks(2000) {
+        c.upsert(chunk.to_vec(), false).unwrap();
+    }
+}
+
+fn ids(hits: &[ScoredPoint]) -> Vec<PointId> {
+    hits.iter().map(|h| h.id.clone()).collect()
+}
+
+/// Mean recall@k of `req` with graphs against the same request searched exactly.
+fn recall(
+    c: &Collection,
+    queries: &[Vec<f32>],
+    k: usize,
+    edit: impl Fn(&mut SearchRequest),
+) -> f64 {
+    let mut found = 0usize;
+    let mut total = 0usize;
+    for q in queries {
+        let mut req = SearchRequest::dense(q.clone(), k);
+        edit(&mut req);
+        let approx: HashSet<PointId> = ids(&c.search(&req).unwrap()).into_iter().collect();
+        req.params.exact = true;
+        let exact = ids(&c.search(&req).unwrap());
+        found += exact.iter().filter(|id| approx.contains(id)).count();
+        total += exact.len();
+    }
+    found as f64 / total.max(1) as f64
+}
+
+#[test]
+fn indexed_search_keeps_recall_for_every_distance() {
+    for d in [
+        Distance::Cosine,
+        Distance::Dot,
+        Distance::Euclid,
+        Distance::Manhattan,
+    ] {
+        let mut rng = Rng(7);
+        let (data, queries) = data_and_queries(&mut rng, 6000, 100, 24);
+        let db = Database::in_memory_with(no_background());
+        let c = db.create_collection("c", config(24, d, 1000)).unwrap();
+        load(&c, &data, |_| Payload::new());
+        c.build_indexes().unwrap();
+        let info = c.info();
+        assert_eq!(
+            info.indexing.indexed_vectors, 6000,
+            "{d:?}: {:?}",
+            info.indexing
+        );
+        assert!(!info.indexing.pending);
+        assert_eq!(
+            info.segments_count, 2,
+            "one sealed segment plus the empty mutable one"
+        );
+        let r = recall(&c, &queries, 10, |_| {});
+        assert!(r >= 0.95, "{d:?}: recall@10 {r}");
+    }
+}
+
+#[test]
+fn deleted_points_are_never_returned_and_filters_keep_recall() {
+    let mut rng = Rng(11);
+    let (data, queries) = data_and_queries(&mut rng, 8000, 60, 16);
+    let db = Database::in_memory_with(no_background());
+    let c = db
+        .create_collection("c", config(16, Distance::Cosine, 1000))
+        .unwrap();
+    load(&c, &data, |i| {
+        payload(json!({"bucket": i % 100, "tag": format!("t{}", i % 100)}))
+    });
+    c.build_indexes().unwrap();
+    // Delete a fifth (under the vacuum threshold, so the graph stays and must skip them).
+    let gone: Vec<PointId> = (0..8000u64)
+        .filter(|i| i % 5 == 0)
+        .map(PointId::Num)
+        .collect();
+    c.delete(&PointSelector::Ids(gone.clone()), true).unwrap();
+    assert_eq!(c.info().indexing.indexed_vectors, 6400);
+    let gone: HashSet<PointId> = gone.into_iter().collect();
+    for q in &queries {
+        let hits = c.search(&SearchRequest::dense(q.clone(), 20)).unwrap();
+        assert_eq!(hits.len(), 20);
+        assert!(
+            hits.iter().all(|h| !gone.contains(&h.id)),
+            "a deleted point came back"
+        );
+    }
+    assert!(recall(&c, &queries, 10, |_| {}) >= 0.95);
+
+    // Selectivity 1 %, 10 %, 50 %, without and with a payload index.
+    for indexed in [false, true] {
+        if indexed {
+            c.create_payload_index("tag", FieldSchema::Keyword, true)
+                .unwrap();
+            c.create_payload_index("bucket", FieldSchema::Integer, true)
+                .unwrap();
+        }
+        for (share, filter) in [
+            (
+                1,
+                json!({"must": [{"key": "tag", "match": {"value": "t3"}}]}),
+            ),
+            (
+                10,
+                json!({"must": [{"key": "bucket", "range": {"lt": 10}}]}),
+            ),
+            (
+                50,
+                json!({"must_not": [{"key": "bucket", "range": {"gte": 50}}]}),
+            ),
+        ] {
+            let holds = |b: u64| match share {
+                1 => b == 3,
+                10 => b < 10,
+                _ => b < 50,
+            };
+            let f = Filter::from_json(&filter).unwrap();
+            let r = recall(&c, &queries, 10, |req| req.filter = Some(f.clone()));
+            assert!(r >= 0.95, "{share}% (payload index: {indexed}): recall {r}");
+            for q in &queries[..10] {
+                let mut req = SearchRequest::dense(q.clone(), 10);
+                req.filter = Some(f.clone());
+                req.with_payload = PayloadSelector::All;
+                for h in c.search(&req).unwrap() {
+                    assert!(!gone.contains(&h.id));
+                    let b = h
+                        .payload
+                        .as_ref()
+                        .and_then(|p| p["bucket"].as_u64())
+                        .unwrap();
+                    assert!(holds(b), "{share}%: a hit fails the filter");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn bulk_load_ends_as_one_indexed_segment_and_reopens_without_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(3);
+    let (data, queries) = data_and_queries(&mut rng, 5000, 30, 32);
+    let before: Vec<Vec<(PointId, f32)>>;
+    {
+        let db = Database::open_with(dir.path(), no_background()).unwrap();
+        let c = db
+            .create_collection("c", config(32, Distance::Euclid, 500))
+            .unwrap();
+        // Several checkpoints: several sealed segments before indexing.
+        for chunk in data.chunks(1000).enumerate() {
+            let pts = chunk
+                .1
+                .iter()
+                .enumerate()
+                .map(|(j, v)| {
+                    PointStruct::new((chunk.0 * 1000 + j) as u64, v.clone(), Payload::new())
+                })
+                .collect();
+            c.upsert(pts, true).unwrap();
+            c.flush().unwrap();
+        }
+        assert_eq!(c.info().segments_count, 6);
+        assert!(c.info().indexing.pending);
+        c.build_indexes().unwrap();
+        let info = c.info();
+        assert_eq!(info.segments_count, 2, "merged into one sealed segment");
+        assert_eq!(info.indexing.indexed_vectors, 5000);
+        assert_eq!(info.indexing.calibration.len(), 1);
+        before = queries
+            .iter()
+            .map(|q| {
+                c.search(&SearchRequest::dense(q.clone(), 10))
+                    .unwrap()
+                    .into_iter()
+                    .map(|h| (h.id, h.score))
+                    .collect()
+            })
+            .collect();
+    }
+    let db = Database::open_with(dir.path(), no_background()).unwrap();
+    let c = db.collection("c").unwrap();
+    let info = c.info();
+    assert_eq!(
+        info.indexing.indexed_vectors, 5000,
+        "the graph was loaded, not rebuilt"
+    );
+    assert!(!info.indexing.pending);
+    let after: Vec<Vec<(PointId, f32)>> = queries
+        .iter()
+        .map(|q| {
+            c.search(&SearchRequest::dense(q.clone(), 10))
+                .unwrap()
+                .into_iter()
+                .map(|h| (h.id, h.score))
+                .collect()
+        })
+        .collect();
+    assert_eq!(before, after, "identical results after reopening");
+    drop(c);
+    drop(db);
+
+    // A damaged graph file is reported by name, with what to do.
+    let graph = walk(dir.path())
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "azg"))
+        .expect("a graph file");
+    let mut bytes = std::fs::read(&graph).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x40;
+    std::fs::write(&graph, &bytes).unwrap();
+    let Err(err) = Database::open_with(dir.path(), no_background()) else {
+        panic!("a damaged graph file went unnoticed")
+    };
+    assert_eq!(err.kind(), ErrorKind::Corruption);
+    assert!(err.to_string().contains(".azg"), "{err}");
+    std::fs::remove_file(&graph).unwrap();
+    let db = Database::open_with(dir.path(), no_background()).unwrap();
+    let c = db.collection("c").unwrap();
+    assert!(
+        c.info().indexing.pending,
+        "without its graph the segment waits to be indexed"
+    );
+    c.build_indexes().unwrap();
+    assert_eq!(c.info().indexing.indexed_vectors, 5000);
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn background_indexer_indexes_after_writes_pause() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = DbOptions {
+        background_interval: Duration::from_millis(50),
+        indexer: IndexerOptions {
+            threads: 2,
+            quiet: Duration::from_millis(200),
+            max_wait: Duration::from_secs(30),
+        },
+        ..Default::default()
+    };
+    let db = Database::open_with(dir.path(), options).unwrap();
+    let mut rng = Rng(5);
+    let (data, queries) = data_and_queries(&mut rng, 3000, 30, 16);
+    let c = db
+        .create_collection("c", config(16, Distance::Cosine, 500))
+        .unwrap();
+    load(&c, &data, |_| Payload::new());
+    let start = Instant::now();
+    loop {
+        let info = c.info();
+        if info.indexing.indexed_vectors == 3000 && !info.indexing.pending {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "not indexed: {:?}",
+            info.indexing
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(recall(&c, &queries, 10, |_| {}) >= 0.95);
+}
+
+#[test]
+fn target_recall_picks_ef_from_the_calibration() {
+    let mut rng = Rng(9);
+    let (data, queries) = data_and_queries(&mut rng, 6000, 100, 32);
+    let db = Database::in_memory_with(no_background());
+    let c = db
+        .create_collection("c", config(32, Distance::Cosine, 1000))
+        .unwrap();
+    load(&c, &data, |_| Payload::new());
+    c.build_indexes().unwrap();
+    let table = &c.info().indexing.calibration[0].1;
+    assert!(table.windows(2).all(|w| w[0].0 < w[1].0));
+    assert!(table.last().unwrap().1 >= 0.95, "{table:?}");
+    let mut req = SearchRequest::dense(data[0].clone(), 10);
+    req.params.target_recall = Some(0.9);
+    let est = c.estimated_recall(&req).unwrap();
+    assert!(est >= 0.9, "estimate {est}");
+    let measured = recall(&c, &queries, 10, |r| r.params.target_recall = Some(0.9));
+    eprintln!("target 0.9: estimate {est}, measured {measured}; table {table:?}");
+    assert!(measured >= 0.85, "measured {measured} for target 0.9");
+    req.params.exact = true;
+    assert_eq!(c.estimated_recall(&req), None);
+}
+
+/// Real embeddings: a 20,000-row subset of debian-minilm, 200 of its queries.
+#[test]
+fn indexed_search_keeps_recall_on_debian_minilm_subset() {
+    let path = shared_data().join("debian-minilm");
+    let base = npy::parse_f32(&std::fs::read(path.join("base.f16.npy")).unwrap()).unwrap();
+    let queries = npy::parse_f32(&std::fs::read(path.join("queries.f32.npy")).unwrap()).unwrap();
+    let n = 20_000;
+    let data: Vec<Vec<f32>> = (0..n).map(|i| base.row(i).to_vec()).collect();
+    let qs: Vec<Vec<f32>> = (0..200).map(|i| queries.row(i).to_vec()).collect();
+    let db = Database::in_memory_with(no_background());
+    let mut cfg = CollectionConfig::single(384, Distance::Cosine);
+    cfg.optimizer.indexing_threshold = 1000;
+    let c = db.create_collection("debian", cfg).unwrap();
+    load(&c, &data, |_| Payload::new());
+    c.build_indexes().unwrap();
+    assert_eq!(c.info().indexing.indexed_vectors, n);
+    let r = recall(&c, &qs, 10, |_| {});
+    eprintln!("debian-minilm 20k: recall@10 {r:.4} at the default ef");
+    assert!(r >= 0.95, "recall@10 {r}");
+}
