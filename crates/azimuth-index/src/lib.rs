@@ -27,12 +27,13 @@
 //!   scores rank last. Nothing here panics on data.
 //!
 //! Invariant: `unsafe` appears only in `distance` (intrinsic loads, prefetch hints and the
-//! calls through the dispatch table), each block with a `// SAFETY:` comment.
+//! calls through the dispatch tables), each block with a `// SAFETY:` comment.
 
 pub mod distance;
 pub mod flat;
 pub mod hnsw;
 pub mod npy;
+pub mod quant;
 
 pub use distance::Metric;
 pub use hnsw::{Hnsw, HnswError, HnswParams};

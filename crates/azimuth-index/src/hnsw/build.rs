@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::graph::Graph;
-use super::search::{Scored, Scratch, ScratchPool, Space, View, LOOKAHEAD};
+use super::search::{FloatQuery, Scored, Scratch, ScratchPool, Space, View, LOOKAHEAD};
 use crate::distance;
 
 /// Rows a worker claims at a time in a parallel build.
@@ -62,10 +62,7 @@ pub(super) struct Builder<'a> {
 
 impl Builder<'_> {
     fn view(&self) -> View<'_> {
-        View {
-            graph: self.graph,
-            space: self.space,
-        }
+        View { graph: self.graph }
     }
 
     /// Links `node` (present in the graph, unlinked) into the graph entered at `entry`.
@@ -76,10 +73,13 @@ impl Builder<'_> {
         if node == entry {
             return;
         }
-        let query = self.space.vector(node);
+        let query = FloatQuery {
+            space: self.space,
+            query: self.space.vector(node),
+        };
         let mut scratch = self.pool.take();
         let mut buf = Buffers::default();
-        let start = self.view().descend(query, entry, top, level, &mut scratch);
+        let start = self.view().descend(&query, entry, top, level, &mut scratch);
         buf.entries.push(start);
         for lev in (0..=level.min(top)).rev() {
             self.link_level(node, lev, &mut scratch, &mut buf);
@@ -91,11 +91,14 @@ impl Builder<'_> {
     /// Searches `lev` from `buf.entries` (leaving the candidates in `buf.found`), sets
     /// `node`'s list there and adds the reverse links.
     fn link_level(&self, node: u32, lev: u8, scratch: &mut Scratch, buf: &mut Buffers) {
-        let query = self.space.vector(node);
+        let query = FloatQuery {
+            space: self.space,
+            query: self.space.vector(node),
+        };
         let accept = |id: u32| id != node;
         let beam = (self.ef_construct, lev);
         self.view()
-            .search_layer(query, &buf.entries, beam, accept, scratch);
+            .search_layer(&query, &buf.entries, beam, accept, scratch);
         buf.found.clear();
         buf.found.extend(scratch.results.drain());
         buf.found.sort_unstable();

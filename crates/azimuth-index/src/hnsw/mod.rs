@@ -75,7 +75,8 @@ use std::fmt;
 pub use self::build::BuildControl;
 use self::build::{link_all, Builder, Locks};
 use self::graph::{level_for, Graph};
-use self::search::{Scored, Scratch, ScratchPool, Space, View};
+pub use self::search::QueryDistance;
+use self::search::{FloatQuery, Scored, ScratchPool, Space, View};
 use crate::distance::Metric;
 
 /// Largest accepted `m` (level-0 lists hold `2·m`).
@@ -312,38 +313,54 @@ impl Hnsw {
         ef: usize,
         filter: Option<&dyn Fn(u32) -> bool>,
     ) -> Vec<(u32, f32)> {
-        let Some(entry) = self.entry else {
-            return Vec::new();
-        };
-        if k == 0 || query.len() != self.dim || rows_in(data, self.dim) < self.graph.len() {
+        if query.len() != self.dim || rows_in(data, self.dim) < self.graph.len() {
             return Vec::new();
         }
         let space = Space::new(data, self.dim, self.metric);
-        let view = View {
-            graph: &self.graph,
-            space,
+        let q = FloatQuery { space, query };
+        let mut found = self.search_by(&q, k, ef, filter);
+        for hit in &mut found {
+            hit.1 = space.score(hit.1);
+        }
+        found
+    }
+
+    /// The best `k` indexed, undeleted rows by `q`'s distances (smaller is closer; returned
+    /// as they are, closest first), with beam width `max(ef, k)`. This is how quantized codes
+    /// walk the graph: `q` computes distances from codes instead of the f32 rows.
+    pub fn search_by<Q: QueryDistance>(
+        &self,
+        q: &Q,
+        k: usize,
+        ef: usize,
+        filter: Option<&dyn Fn(u32) -> bool>,
+    ) -> Vec<(u32, f32)> {
+        let Some(entry) = self.entry else {
+            return Vec::new();
         };
+        if k == 0 {
+            return Vec::new();
+        }
+        let view = View { graph: &self.graph };
         let mut scratch = self.pool.take();
         let top = self.graph.level(entry).unwrap_or(0);
-        let start = view.descend(query, entry, top, 0, &mut scratch);
+        let start = view.descend(q, entry, top, 0, &mut scratch);
         let ef = ef.max(k);
         let deleted = |id: u32| self.deleted.get(id as usize).copied().unwrap_or(true);
+        let beam = (ef, 0);
         match (filter, self.deleted_count) {
-            (None, 0) => walk(view, query, start, ef, |_| true, &mut scratch),
-            (None, _) => walk(view, query, start, ef, |id| !deleted(id), &mut scratch),
+            (None, 0) => view.search_layer(q, &[start], beam, |_| true, &mut scratch),
+            (None, _) => view.search_layer(q, &[start], beam, |id| !deleted(id), &mut scratch),
             (Some(accept), _) => {
                 let accept = |id| !deleted(id) && accept(id);
-                walk(view, query, start, ef, accept, &mut scratch)
+                view.search_layer(q, &[start], beam, accept, &mut scratch)
             }
         }
         let mut found: Vec<Scored> = scratch.results.drain().collect();
         self.pool.give(scratch);
         found.sort_unstable();
         found.truncate(k);
-        found
-            .into_iter()
-            .map(|s| (s.id, space.score(s.dist)))
-            .collect()
+        found.into_iter().map(|s| (s.id, s.dist)).collect()
     }
 
     /// Marks `row` deleted: it stays in the graph for navigation but is never returned.
@@ -407,16 +424,4 @@ impl Hnsw {
     pub fn memory_bytes(&self) -> usize {
         self.graph.memory_bytes() + self.deleted.capacity()
     }
-}
-
-/// Level-0 beam search from `start`, leaving the accepted results in `scratch.results`.
-fn walk(
-    view: View<'_>,
-    query: &[f32],
-    start: Scored,
-    ef: usize,
-    accept: impl Fn(u32) -> bool,
-    scratch: &mut Scratch,
-) {
-    view.search_layer(query, &[start], (ef, 0), accept, scratch);
 }

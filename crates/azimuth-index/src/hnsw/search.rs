@@ -184,21 +184,70 @@ impl ScratchPool {
     }
 }
 
-/// A graph together with the vectors it links: what a walk needs.
+/// Distances from one query to graph nodes, smaller is closer: what a walk needs besides the
+/// links. [`FloatQuery`] computes them from the f32 rows; quantized codes implement it too
+/// (see `crate::quant`), so the same walk runs over either.
+pub trait QueryDistance {
+    /// Distance from the query to node `id` (finite, or +inf for "never").
+    fn distance(&self, id: u32) -> f32;
+    /// Starts loading what `distance(id)` will read.
+    fn prefetch(&self, id: u32);
+}
+
+/// A query against the caller's f32 rows.
+#[derive(Clone, Copy)]
+pub(super) struct FloatQuery<'a> {
+    pub(super) space: Space<'a>,
+    pub(super) query: &'a [f32],
+}
+
+impl QueryDistance for FloatQuery<'_> {
+    #[inline]
+    fn distance(&self, id: u32) -> f32 {
+        self.space.distance(self.query, self.space.vector(id))
+    }
+
+    #[inline]
+    fn prefetch(&self, id: u32) {
+        distance::prefetch(self.space.vector(id));
+    }
+}
+
+/// Calls `each(id, distance)` for every id in order, prefetching [`LOOKAHEAD`] places ahead
+/// so memory latency overlaps the arithmetic.
+#[inline]
+fn for_each_distance(q: &impl QueryDistance, ids: &[u32], mut each: impl FnMut(u32, f32)) {
+    for &id in ids.iter().take(LOOKAHEAD) {
+        q.prefetch(id);
+    }
+    for (i, &id) in ids.iter().enumerate() {
+        if let Some(&ahead) = ids.get(i + LOOKAHEAD) {
+            q.prefetch(ahead);
+        }
+        each(id, q.distance(id));
+    }
+}
+
+/// A graph to walk.
 #[derive(Clone, Copy)]
 pub(super) struct View<'a> {
     pub(super) graph: &'a Graph,
-    pub(super) space: Space<'a>,
 }
 
 impl View<'_> {
-    /// Walks `level` greedily from `start` towards `query` until no neighbour is closer.
-    fn greedy(&self, query: &[f32], start: Scored, level: u8, neighbors: &mut Vec<u32>) -> Scored {
+    /// Walks `level` greedily from `start` towards the query until no neighbour is closer.
+    fn greedy(
+        &self,
+        q: &impl QueryDistance,
+        start: Scored,
+        level: u8,
+        neighbors: &mut Vec<u32>,
+    ) -> Scored {
         let mut best = start;
         loop {
             let from = best.id;
             self.graph.neighbors_into(from, level, neighbors);
-            self.space.for_each_distance(query, neighbors, |id, dist| {
+            for_each_distance(q, neighbors, |id, dist| {
                 best = best.min(Scored { dist, id });
             });
             if best.id == from {
@@ -210,16 +259,16 @@ impl View<'_> {
     /// Greedy descent from `entry` (at level `top`) down to `level + 1`; the closest node.
     pub(super) fn descend(
         &self,
-        query: &[f32],
+        q: &impl QueryDistance,
         entry: u32,
         top: u8,
         level: u8,
         scratch: &mut Scratch,
     ) -> Scored {
-        let dist = self.space.distance(query, self.space.vector(entry));
+        let dist = q.distance(entry);
         let mut best = Scored { dist, id: entry };
         for l in (level.saturating_add(1)..=top).rev() {
-            best = self.greedy(query, best, l, &mut scratch.neighbors);
+            best = self.greedy(q, best, l, &mut scratch.neighbors);
         }
         best
     }
@@ -228,7 +277,7 @@ impl View<'_> {
     /// but only nodes with `accept(id)` enter `scratch.results` (the best `ef`, worst on top).
     pub(super) fn search_layer(
         &self,
-        query: &[f32],
+        q: &impl QueryDistance,
         entries: &[Scored],
         (ef, level): (usize, u8),
         accept: impl Fn(u32) -> bool,
@@ -264,7 +313,7 @@ impl View<'_> {
             self.graph.neighbors_into(current.id, level, neighbors);
             fresh.clear();
             fresh.extend(neighbors.iter().copied().filter(|&id| visited.insert(id)));
-            self.space.for_each_distance(query, fresh, |id, dist| {
+            for_each_distance(q, fresh, |id, dist| {
                 let full = results.len() >= ef;
                 if full && results.peek().is_some_and(|worst| dist >= worst.dist) {
                     return;

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use azimuth_index::distance::Metric;
-use azimuth_index::{flat, npy};
+use azimuth_index::{flat, npy, quant};
 use serde_json::json;
 
 #[derive(clap::Args)]
@@ -28,9 +28,15 @@ pub struct BenchArgs {
     pub metric: String,
     #[arg(long, default_value_t = 10)]
     pub k: usize,
-    /// flat (exact) or hnsw (the index crate's graph, float vectors).
-    #[arg(long, default_value = "flat")]
-    pub index: String,
+    /// Comma-separated: flat (exact), hnsw (float vectors), hnsw-int8 (walk on int8 codes),
+    /// hnsw-binary (walk on 1-bit codes); the quantized ones rescore from the f32 rows. The
+    /// hnsw variants share one graph build.
+    #[arg(long, default_value = "flat", value_delimiter = ',')]
+    pub index: Vec<String>,
+    /// Quantized search: candidates rescored exactly = k × this (capped by ef). Default 4
+    /// for int8, 10 for binary.
+    #[arg(long)]
+    pub oversampling: Option<f32>,
     #[arg(long, default_value_t = 16)]
     pub m: usize,
     #[arg(long, default_value_t = 200)]
@@ -76,7 +82,7 @@ impl Searcher for Flat<'_> {
 
 struct Graph<'a> {
     data: &'a [f32],
-    index: azimuth_index::Hnsw,
+    index: &'a azimuth_index::Hnsw,
 }
 
 impl Searcher for Graph<'_> {
@@ -90,6 +96,58 @@ impl Searcher for Graph<'_> {
 
     fn memory_bytes(&self) -> usize {
         self.data.len() * 4 + self.index.memory_bytes()
+    }
+}
+
+enum Codes {
+    Int8(quant::Int8Codes),
+    Binary(quant::BinaryCodes),
+}
+
+/// A walk over quantized codes, rescored from the f32 rows. Its memory is the codes and the
+/// graph: the f32 rows are read only for the rescored candidates and may stay on disk.
+struct Quantized<'a> {
+    data: &'a [f32],
+    index: &'a azimuth_index::Hnsw,
+    codes: Codes,
+    oversampling: f32,
+}
+
+impl Searcher for Quantized<'_> {
+    fn search(&self, query: &[f32], k: usize, ef: usize) -> Vec<u32> {
+        let params = quant::QuantSearch {
+            ef,
+            oversampling: self.oversampling,
+        };
+        let found = match &self.codes {
+            Codes::Int8(c) => quant::search_rescored(
+                self.index,
+                &c.query(query),
+                self.data,
+                query,
+                k,
+                params,
+                None,
+            ),
+            Codes::Binary(c) => quant::search_rescored(
+                self.index,
+                &c.query(query),
+                self.data,
+                query,
+                k,
+                params,
+                None,
+            ),
+        };
+        found.into_iter().map(|(r, _)| r).collect()
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.index.memory_bytes()
+            + match &self.codes {
+                Codes::Int8(c) => c.memory_bytes(),
+                Codes::Binary(c) => c.memory_bytes(),
+            }
     }
 }
 
@@ -221,59 +279,118 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         normalize(&mut queries);
     }
     let truth = ground_truth(a, &base, &queries, metric)?;
-    let build_start = Instant::now();
-    let index: Box<dyn Searcher + '_> = match a.index.as_str() {
-        "flat" => Box::new(Flat {
-            data: &base.data,
-            dim: base.cols,
-            metric,
-        }),
-        "hnsw" => {
-            let params = azimuth_index::HnswParams { m: a.m, ef_construct: a.ef_construct, seed: 0 };
-            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-            eprintln!("building HNSW (m={}, ef_construct={}) with {threads} threads…", a.m, a.ef_construct);
-            let index = azimuth_index::Hnsw::build(&base.data, base.cols, metric, params, threads);
-            Box::new(Graph { data: &base.data, index })
+    for name in &a.index {
+        if !["flat", "hnsw", "hnsw-int8", "hnsw-binary"].contains(&name.as_str()) {
+            bail!("unknown --index {name:?}; available: flat, hnsw, hnsw-int8, hnsw-binary");
         }
-        other => bail!("unknown --index {other:?}; available: flat, hnsw (int8 and binary quantization are not built yet)"),
-    };
-    let build_s = build_start.elapsed().as_secs_f64();
-    let efs: Vec<usize> = if a.index == "flat" {
-        vec![0]
-    } else {
-        a.ef.clone()
-    };
+    }
+    if a.index.iter().any(|n| n == "hnsw-binary") && metric == Metric::L1 {
+        bail!("hnsw-binary supports cosine, dot and euclid");
+    }
+    let mut graph = None;
+    let mut graph_s = 0.0;
+    if a.index.iter().any(|n| n.starts_with("hnsw")) {
+        let params = azimuth_index::HnswParams {
+            m: a.m,
+            ef_construct: a.ef_construct,
+            seed: 0,
+        };
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        eprintln!(
+            "building HNSW (m={}, ef_construct={}) with {threads} threads…",
+            a.m, a.ef_construct
+        );
+        let t = Instant::now();
+        graph = Some(azimuth_index::Hnsw::build(
+            &base.data, base.cols, metric, params, threads,
+        ));
+        graph_s = t.elapsed().as_secs_f64();
+    }
     if !a.json {
         println!(
-            "index {} on {} × {} ({}), {} queries, k={}, {} search thread(s)",
-            a.index, base.rows, base.cols, a.metric, queries.rows, a.k, a.threads
-        );
-        println!(
-            "build {build_s:.2} s, memory {:.1} MiB",
-            index.memory_bytes() as f64 / (1 << 20) as f64
-        );
-        println!(
-            "{:>6} {:>8} {:>10} {:>9} {:>9}",
-            "ef", "recall", "QPS", "mean ms", "p99 ms"
+            "{} on {} × {} ({}), {} queries, k={}, {} search thread(s)",
+            a.index.join(", "),
+            base.rows,
+            base.cols,
+            a.metric,
+            queries.rows,
+            a.k,
+            a.threads
         );
     }
-    let mut points = Vec::new();
-    for &ef in &efs {
-        let m = measure(index.as_ref(), &queries, &truth, a.k, ef, a.threads);
-        points.push((m.recall, m.qps));
-        if a.json {
-            println!(
-                "{}",
-                json!({"index": a.index, "ef": ef, "k": a.k, "recall": m.recall, "qps": m.qps, "mean_ms": m.mean_ms,
-                "p99_ms": m.p99_ms, "build_s": build_s, "memory_bytes": index.memory_bytes(), "threads": a.threads,
-                "n": base.rows, "dim": base.cols})
-            );
+    let mut series = Vec::new();
+    for name in &a.index {
+        let encode_start = Instant::now();
+        let index: Box<dyn Searcher + '_> = match (name.as_str(), graph.as_ref()) {
+            ("hnsw", Some(g)) => Box::new(Graph {
+                data: &base.data,
+                index: g,
+            }),
+            ("hnsw-int8", Some(g)) => Box::new(Quantized {
+                data: &base.data,
+                index: g,
+                codes: Codes::Int8(quant::Int8Codes::encode(
+                    &base.data, base.cols, metric, 0.99,
+                )),
+                oversampling: a.oversampling.unwrap_or(4.0),
+            }),
+            ("hnsw-binary", Some(g)) => Box::new(Quantized {
+                data: &base.data,
+                index: g,
+                codes: Codes::Binary(
+                    quant::BinaryCodes::encode(&base.data, base.cols, metric)
+                        .context("binary codes need cosine, dot or euclid")?,
+                ),
+                oversampling: a.oversampling.unwrap_or(10.0),
+            }),
+            _ => Box::new(Flat {
+                data: &base.data,
+                dim: base.cols,
+                metric,
+            }),
+        };
+        let build_s = if name == "flat" {
+            0.0
         } else {
+            graph_s + encode_start.elapsed().as_secs_f64()
+        };
+        let efs: Vec<usize> = if name == "flat" {
+            vec![0]
+        } else {
+            a.ef.clone()
+        };
+        if !a.json {
             println!(
-                "{:>6} {:>8.4} {:>10.1} {:>9.3} {:>9.3}",
-                ef, m.recall, m.qps, m.mean_ms, m.p99_ms
+                "\n{name}: build {build_s:.2} s, memory {:.1} MiB",
+                index.memory_bytes() as f64 / (1 << 20) as f64
+            );
+            println!(
+                "{:>6} {:>8} {:>10} {:>9} {:>9}",
+                "ef", "recall", "QPS", "mean ms", "p99 ms"
             );
         }
+        let mut points = Vec::new();
+        for &ef in &efs {
+            let m = measure(index.as_ref(), &queries, &truth, a.k, ef, a.threads);
+            points.push((m.recall, m.qps));
+            if a.json {
+                println!(
+                    "{}",
+                    json!({"index": name, "ef": ef, "k": a.k, "recall": m.recall, "qps": m.qps, "mean_ms": m.mean_ms,
+                    "p99_ms": m.p99_ms, "build_s": build_s, "memory_bytes": index.memory_bytes(), "threads": a.threads,
+                    "n": base.rows, "dim": base.cols})
+                );
+            } else {
+                println!(
+                    "{:>6} {:>8.4} {:>10.1} {:>9.3} {:>9.3}",
+                    ef, m.recall, m.qps, m.mean_ms, m.p99_ms
+                );
+            }
+        }
+        series.push(plot::Series {
+            label: name.clone(),
+            points,
+        });
     }
     if let Some(path) = &a.plot {
         let chart = plot::Chart {
@@ -281,10 +398,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             x_label: format!("recall@{}", a.k),
             y_label: "QPS".into(),
             log_y: true,
-            series: vec![plot::Series {
-                label: a.index.clone(),
-                points,
-            }],
+            series,
         };
         plot::write_png(&chart, path)?;
         if !a.json {
