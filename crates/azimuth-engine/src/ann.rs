@@ -9,8 +9,9 @@
 use azimuth_index::distance::Metric;
 use azimuth_index::flat;
 use azimuth_index::hnsw::{BuildControl, Hnsw, HnswParams as GraphParams};
+use azimuth_index::quant::{self, BinaryCodes, Int8Codes, QuantSearch};
 
-use crate::config::{CollectionConfig, HnswParams};
+use crate::config::{CollectionConfig, HnswParams, Quantization};
 use crate::segment::DenseColumn;
 use crate::types::Distance;
 
@@ -21,12 +22,121 @@ pub(crate) const CALIBRATION_K: usize = 10;
 /// Rows of the segment used as calibration queries.
 const CALIBRATION_QUERIES: usize = 100;
 
+/// Quantized codes the walk uses instead of the f32 rows (rebuilt from the rows on load).
+pub(crate) enum Codes {
+    Int8(Int8Codes),
+    Binary(BinaryCodes),
+}
+
+impl Codes {
+    /// Codes for `quantization` of `col`, or `None` when there is none (or the metric has
+    /// no binary estimator; product quantization is not implemented and searches f32).
+    pub fn encode(col: &DenseColumn, metric: Metric, q: Option<&Quantization>) -> Option<Codes> {
+        match q? {
+            Quantization::Scalar { quantile, .. } => Some(Codes::Int8(Int8Codes::encode(
+                &col.data,
+                col.dim,
+                metric,
+                quantile.unwrap_or(0.99),
+            ))),
+            Quantization::Binary { .. } => {
+                BinaryCodes::encode(&col.data, col.dim, metric).map(Codes::Binary)
+            }
+            Quantization::Product { .. } => None,
+        }
+    }
+
+    /// Candidates rescored per result when the request does not say.
+    fn default_oversampling(&self) -> f32 {
+        match self {
+            Codes::Int8(_) => 3.0,
+            Codes::Binary(_) => 10.0,
+        }
+    }
+
+    pub fn memory_bytes(&self) -> usize {
+        match self {
+            Codes::Int8(c) => c.memory_bytes(),
+            Codes::Binary(c) => c.memory_bytes(),
+        }
+    }
+}
+
+/// How a walk uses quantized codes (Qdrant's `params.quantization`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct QuantizationParams {
+    /// Walk the f32 rows even when codes exist.
+    pub ignore: bool,
+    /// Rescore the walk's candidates from the f32 rows (default true).
+    pub rescore: Option<bool>,
+    /// Candidates rescored per requested result (default 3 for int8, 10 for binary).
+    pub oversampling: Option<f32>,
+}
+
 /// One vector space's graph over a sealed segment.
 pub(crate) struct VectorGraph {
     pub hnsw: Hnsw,
     /// `(ef, estimated recall@10)`, ascending by ef. Empty when the segment had too few rows
     /// to measure.
     pub calibration: Vec<(u32, f32)>,
+    pub codes: Option<Codes>,
+}
+
+impl VectorGraph {
+    /// The best `k` rows for `query` (`(row, score)` in the metric's natural units, best
+    /// first) by a walk of width `ef` over the f32 rows or, when the segment has codes and
+    /// `qp` does not ignore them, over the codes followed by exact rescoring.
+    pub fn search(
+        &self,
+        col: &DenseColumn,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        qp: &QuantizationParams,
+        filter: Option<&dyn Fn(u32) -> bool>,
+    ) -> Vec<(u32, f32)> {
+        let Some(codes) = self.codes.as_ref().filter(|_| !qp.ignore) else {
+            return self.hnsw.search(&col.data, query, k, ef, filter);
+        };
+        let params = QuantSearch {
+            ef,
+            oversampling: qp
+                .oversampling
+                .unwrap_or_else(|| codes.default_oversampling()),
+        };
+        if qp.rescore == Some(false) {
+            let found = match codes {
+                Codes::Int8(c) => self.hnsw.search_by(&c.query(query), k, ef, filter),
+                Codes::Binary(c) => self.hnsw.search_by(&c.query(query), k, ef, filter),
+            };
+            // Estimated distances, back in the metric's direction.
+            let flip = self.hnsw.metric() == Metric::Dot;
+            return found
+                .into_iter()
+                .map(|(r, d)| (r, if flip { -d } else { d }))
+                .collect();
+        }
+        match codes {
+            Codes::Int8(c) => quant::search_rescored(
+                &self.hnsw,
+                &c.query(query),
+                &col.data,
+                query,
+                k,
+                params,
+                filter,
+            ),
+            Codes::Binary(c) => quant::search_rescored(
+                &self.hnsw,
+                &c.query(query),
+                &col.data,
+                query,
+                k,
+                params,
+                filter,
+            ),
+        }
+    }
 }
 
 impl std::fmt::Debug for VectorGraph {
@@ -34,6 +144,7 @@ impl std::fmt::Debug for VectorGraph {
         f.debug_struct("VectorGraph")
             .field("hnsw", &self.hnsw)
             .field("calibration", &self.calibration)
+            .field("codes", &self.codes.as_ref().map(Codes::memory_bytes))
             .finish()
     }
 }
@@ -78,6 +189,18 @@ pub(crate) fn params_for<'a>(config: &'a CollectionConfig, name: &str) -> &'a Hn
         .unwrap_or(&config.hnsw)
 }
 
+/// The quantization of vector `name`: its own setting, else the collection's.
+pub(crate) fn quantization_for<'a>(
+    config: &'a CollectionConfig,
+    name: &str,
+) -> Option<&'a Quantization> {
+    config
+        .vectors
+        .get(name)
+        .and_then(|v| v.quantization.as_ref())
+        .or(config.quantization.as_ref())
+}
+
 /// Live rows at which a segment gets a graph for vector `name`, or `None` when indexing is
 /// off (`indexing_threshold` 0 or `m` 0). The threshold is in KiB of vector data, as in
 /// Qdrant.
@@ -110,6 +233,7 @@ pub(crate) fn build(
     col: &DenseColumn,
     distance: Distance,
     params: &HnswParams,
+    quantization: Option<&Quantization>,
     threads: usize,
     control: &BuildControl,
     usable: impl Fn(u32) -> bool,
@@ -133,22 +257,26 @@ pub(crate) fn build(
     } else {
         Vec::new()
     };
-    let mut hnsw =
-        Hnsw::build_leaving_out(&col.data, col.dim, metric, gp, threads, control, &queries)?;
-    let calibration = calibrate(&hnsw, col, metric, &queries, &|r| {
+    let hnsw = Hnsw::build_leaving_out(&col.data, col.dim, metric, gp, threads, control, &queries)?;
+    let mut graph = VectorGraph {
+        hnsw,
+        calibration: Vec::new(),
+        codes: Codes::encode(col, metric, quantization),
+    };
+    graph.calibration = calibrate(&graph, col, metric, &queries, &|r| {
         usable(r) && queries.binary_search(&r).is_err()
     });
     for &q in &queries {
         // Cannot fail: the row is inside the data and absent from the graph.
-        let _ = hnsw.insert(&col.data, q);
+        let _ = graph.hnsw.insert(&col.data, q);
     }
-    Some(VectorGraph { hnsw, calibration })
+    Some(graph)
 }
 
 /// Measures recall@10 at each ladder ef: `queries` (rows absent from the graph) against
-/// exact search over the rows `usable` accepts.
+/// exact search over the rows `usable` accepts, searching as queries will (codes included).
 fn calibrate(
-    hnsw: &Hnsw,
+    graph: &VectorGraph,
     col: &DenseColumn,
     metric: Metric,
     queries: &[u32],
@@ -179,7 +307,8 @@ fn calibrate(
             let mut found = 0usize;
             let mut total = 0usize;
             for (&q, truth) in queries.iter().zip(&truths) {
-                let got = hnsw.search(&col.data, col.row(q), CALIBRATION_K, ef, Some(usable));
+                let qp = QuantizationParams::default();
+                let got = graph.search(col, col.row(q), CALIBRATION_K, ef, &qp, Some(usable));
                 found += got.iter().filter(|h| truth.contains(&h.0)).count();
                 total += truth.len();
             }
@@ -196,6 +325,7 @@ mod tests {
         VectorGraph {
             hnsw: Hnsw::new(2, Metric::Dot, GraphParams::default()),
             calibration,
+            codes: None,
         }
     }
 

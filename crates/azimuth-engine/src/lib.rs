@@ -25,8 +25,8 @@ mod types;
 
 pub use collection::{
     Collection, CollectionInfo, FacetHit, IndexerOptions, IndexingInfo, OrderBy, PayloadIndexInfo,
-    QueryVector, ScrollRequest, ScrollResult, SearchParams, SearchRequest, UpsertMode,
-    UpsertOptions, WriteLimits,
+    QuantizationParams, QueryVector, ScrollRequest, ScrollResult, SearchParams, SearchRequest,
+    UpsertMode, UpsertOptions, WriteLimits,
 };
 pub use config::{
     CollectionConfig, HnswParams, OptimizerParams, Quantization, SparseVectorParams, VectorParams,

@@ -212,6 +212,7 @@ impl Collection {
             col,
             params.distance,
             hnsw_params,
+            ann::quantization_for(&self.config, name),
             threads,
             &build.control,
             usable,
@@ -312,6 +313,12 @@ pub(super) fn load_graphs(
                  delete this file and the index is built again",
             ));
         }
+        let mut graph = graph;
+        graph.codes = ann::Codes::encode(
+            &seg.data.dense[name],
+            ann::metric_for(params.distance),
+            ann::quantization_for(config, name),
+        );
         seg.graphs.insert(name.clone(), Arc::new(graph));
     }
     Ok(())

@@ -23,6 +23,7 @@ use crate::segment::Segment;
 use crate::storage::{CollectionDir, Wal};
 use state::State;
 
+pub use crate::ann::QuantizationParams;
 pub use indexing::{IndexerOptions, IndexingInfo};
 pub use read::{FacetHit, OrderBy, ScrollRequest, ScrollResult};
 pub use search::{QueryVector, SearchParams, SearchRequest};

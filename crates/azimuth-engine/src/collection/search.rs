@@ -8,7 +8,7 @@ use azimuth_index::flat;
 use super::read::{select_payload, select_vectors};
 use super::state::State;
 use super::Collection;
-use crate::ann::{self, VectorGraph};
+use crate::ann::{self, QuantizationParams, VectorGraph};
 use crate::error::Result;
 use crate::filter::{plan, Filter, Plan};
 use crate::point::{
@@ -35,6 +35,8 @@ pub struct SearchParams {
     /// Instead of `hnsw_ef`: the cheapest ef whose recall@10, measured when each graph was
     /// built, meets this target (0 < target ≤ 1).
     pub target_recall: Option<f32>,
+    /// How the walk uses quantized codes, when the vector has them.
+    pub quantization: QuantizationParams,
 }
 
 /// A top-k search.
@@ -254,11 +256,12 @@ fn graph_hits(
     let ef = choose_ef(g, how.params, how.default_ef, how.k);
     let data = &seg.data;
     let Some(filter) = filter else {
+        let qp = &how.params.quantization;
         if seg.live == seg.rows() && col.all_present() {
-            return g.hnsw.search(&col.data, q, how.k, ef, None);
+            return g.search(col, q, how.k, ef, qp, None);
         }
         let accept = |r: u32| seg.is_live(r) && col.present[r as usize];
-        return g.hnsw.search(&col.data, q, how.k, ef, Some(&accept));
+        return g.search(col, q, how.k, ef, qp, Some(&accept));
     };
     let candidates = match plan(filter, &seg.indexes, seg.rows()) {
         Plan::Candidates(c) => Some(c),
@@ -300,12 +303,12 @@ fn graph_hits(
                     && col.present[r as usize]
                     && filter.matches(&seg.view(r))
             };
-            g.hnsw.search(&col.data, q, how.k, ef, Some(&accept))
+            g.search(col, q, how.k, ef, &how.params.quantization, Some(&accept))
         }
         None => {
             let accept =
                 |r: u32| seg.is_live(r) && col.present[r as usize] && filter.matches(&seg.view(r));
-            g.hnsw.search(&col.data, q, how.k, ef, Some(&accept))
+            g.search(col, q, how.k, ef, &how.params.quantization, Some(&accept))
         }
     }
 }

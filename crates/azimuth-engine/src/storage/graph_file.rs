@@ -49,5 +49,12 @@ pub(crate) fn decode(path: &Path, file: &[u8]) -> Result<(String, VectorGraph)> 
         return Err(d.corrupt("calibration efs not ascending"));
     }
     let hnsw = Hnsw::from_bytes(d.rest()).map_err(|e| Error::corruption(path, e.to_string()))?;
-    Ok((name, VectorGraph { hnsw, calibration }))
+    Ok((
+        name,
+        VectorGraph {
+            hnsw,
+            calibration,
+            codes: None,
+        },
+    ))
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use azimuth_engine::{
     CollectionConfig, Filter, JsonPath, NamedVectors, OrderValue, Payload, PayloadSelector,
-    PointId, Record, SearchParams, SparseVector, Vector, VectorSelector,
+    PointId, QuantizationParams, Record, SearchParams, SparseVector, Vector, VectorSelector,
 };
 use serde_json::{json, Map, Value};
 
@@ -197,9 +197,10 @@ pub fn typed<'a>(
     }
 }
 
-/// `params` of a search: `hnsw_ef`, `exact` and Azimuth's `target_recall` (a recall@10
-/// target in (0, 1] that picks ef from the index's calibration); `indexed_only`,
-/// `quantization` and `acorn` are checked for type and otherwise ignored.
+/// `params` of a search: `hnsw_ef`, `exact`, `quantization` (`ignore`, `rescore`,
+/// `oversampling`) and Azimuth's `target_recall` (a recall@10 target in (0, 1] that picks ef
+/// from the index's calibration); `indexed_only` and `acorn` are checked for type and
+/// otherwise ignored.
 pub fn search_params(m: &Map<String, Value>) -> Result<SearchParams, ApiError> {
     let Some(p) = typed(m, "params", Value::is_object, "an object")? else {
         return Ok(SearchParams::default());
@@ -215,11 +216,24 @@ pub fn search_params(m: &Map<String, Value>) -> Result<SearchParams, ApiError> {
     .map(|e| e.clamp(1, 1 << 16) as usize);
     let exact = typed(p, "exact", Value::is_boolean, "a boolean")?.and_then(Value::as_bool);
     typed(p, "indexed_only", Value::is_boolean, "a boolean")?;
+    let mut quantization = QuantizationParams::default();
     if let Some(q) = typed(p, "quantization", Value::is_object, "an object")? {
         let q = object(q, "params.quantization")?;
-        typed(q, "ignore", Value::is_boolean, "a boolean")?;
-        typed(q, "rescore", Value::is_boolean, "a boolean")?;
-        typed(q, "oversampling", Value::is_number, "a number")?;
+        let flag = |k| {
+            Ok::<_, ApiError>(typed(q, k, Value::is_boolean, "a boolean")?.and_then(Value::as_bool))
+        };
+        quantization.ignore = flag("ignore")?.unwrap_or(false);
+        quantization.rescore = flag("rescore")?;
+        quantization.oversampling =
+            match typed(q, "oversampling", Value::is_number, "a number")?.and_then(Value::as_f64) {
+                Some(o) if (1.0..=1000.0).contains(&o) => Some(o as f32),
+                Some(o) => {
+                    return Err(ApiError::bad_request(format!(
+                        "params.quantization.oversampling must be between 1 and 1000, got {o}"
+                    )))
+                }
+                None => None,
+            };
     }
     typed(p, "acorn", Value::is_object, "an object")?;
     let target_recall = match typed(p, "target_recall", Value::is_number, "a number")? {
@@ -237,6 +251,7 @@ pub fn search_params(m: &Map<String, Value>) -> Result<SearchParams, ApiError> {
         hnsw_ef,
         exact: exact.unwrap_or(false),
         target_recall,
+        quantization,
     })
 }
 
