@@ -80,6 +80,9 @@ pub(crate) struct VectorGraph {
     /// to measure.
     pub calibration: Vec<(u32, f32)>,
     pub codes: Option<Codes>,
+    /// Every row of the (immutable) segment has this vector, so an unfiltered walk of a
+    /// segment without tombstones needs no accept test.
+    pub all_present: bool,
 }
 
 impl VectorGraph {
@@ -262,6 +265,7 @@ pub(crate) fn build(
         hnsw,
         calibration: Vec::new(),
         codes: Codes::encode(col, metric, quantization),
+        all_present: col.all_present(),
     };
     graph.calibration = calibrate(&graph, col, metric, &queries, &|r| {
         usable(r) && queries.binary_search(&r).is_err()
@@ -326,6 +330,7 @@ mod tests {
             hnsw: Hnsw::new(2, Metric::Dot, GraphParams::default()),
             calibration,
             codes: None,
+            all_present: true,
         }
     }
 

@@ -63,6 +63,8 @@ pub struct IndexingInfo {
     pub building: Option<(usize, usize)>,
     /// Per vector name, the ef → estimated recall@10 table of its largest indexed segment.
     pub calibration: Vec<(String, Vec<(u32, f32)>)>,
+    /// Heap bytes of the graphs and quantized codes.
+    pub index_bytes: usize,
 }
 
 /// A build in progress.
@@ -145,6 +147,10 @@ impl Collection {
         };
         for seg in st.segments.values() {
             info.indexed_vectors += seg.graphs.len() * seg.live;
+            for g in seg.graphs.values() {
+                info.index_bytes +=
+                    g.hnsw.memory_bytes() + g.codes.as_ref().map_or(0, |c| c.memory_bytes());
+            }
         }
         if let Some(b) = self.building.lock().as_ref() {
             let linked = b.control.linked().min(b.rows);
@@ -314,6 +320,7 @@ pub(super) fn load_graphs(
             ));
         }
         let mut graph = graph;
+        graph.all_present = seg.data.dense[name].all_present();
         graph.codes = ann::Codes::encode(
             &seg.data.dense[name],
             ann::metric_for(params.distance),

@@ -257,7 +257,7 @@ fn graph_hits(
     let data = &seg.data;
     let Some(filter) = filter else {
         let qp = &how.params.quantization;
-        if seg.live == seg.rows() && col.all_present() {
+        if seg.live == seg.rows() && g.all_present {
             return g.search(col, q, how.k, ef, qp, None);
         }
         let accept = |r: u32| seg.is_live(r) && col.present[r as usize];

@@ -55,6 +55,7 @@ pub(crate) fn decode(path: &Path, file: &[u8]) -> Result<(String, VectorGraph)> 
             hnsw,
             calibration,
             codes: None,
+            all_present: false,
         },
     ))
 }

@@ -408,6 +408,10 @@ fn quantized_search_with_rescoring_keeps_recall() {
         };
         let db = Database::open_with(dir.path(), no_background()).unwrap();
         let c = db.collection("q").unwrap();
-        assert_eq!(recall(&c, &qs, 10, |_| {}), r, "same results after reopening");
+        assert_eq!(
+            recall(&c, &qs, 10, |_| {}),
+            r,
+            "same results after reopening"
+        );
     }
 }

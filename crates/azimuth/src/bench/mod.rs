@@ -1,6 +1,7 @@
 //! `azimuth bench`: recall@k, QPS and latency of an index on .npy data, against a ground
 //! truth given or computed by brute force; a table, JSON lines and a recall-vs-QPS plot.
 
+mod engine;
 mod plot;
 
 use std::collections::HashSet;
@@ -53,6 +54,20 @@ pub struct BenchArgs {
     /// Write a recall-vs-QPS plot (PNG).
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// Run through the database engine (an in-memory collection) instead of the bare index.
+    /// Implied by --filter.
+    #[arg(long)]
+    pub engine: bool,
+    /// Payloads for the base rows: JSON lines (optionally .gz), one object per row.
+    #[arg(long)]
+    pub payload: Option<PathBuf>,
+    /// A filter in Qdrant's JSON grammar applied to every query (ground truth, when not
+    /// given, is computed by exact filtered search).
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Payload indexes to create before searching, as key:type (e.g. section:keyword).
+    #[arg(long)]
+    pub payload_index: Vec<String>,
 }
 
 /// An index under test.
@@ -278,7 +293,25 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         normalize(&mut base);
         normalize(&mut queries);
     }
-    let truth = ground_truth(a, &base, &queries, metric)?;
+    let through_engine = a.engine || a.filter.is_some();
+    let payloads = match &a.payload {
+        Some(p) => engine::payloads(p)?,
+        None => Vec::new(),
+    };
+    let distance = match (a.metric.as_str(), metric) {
+        ("cosine", _) => azimuth_engine::Distance::Cosine,
+        (_, Metric::Dot) => azimuth_engine::Distance::Dot,
+        _ => azimuth_engine::Distance::Euclid,
+    };
+    let truth = if a.filter.is_some() && a.ground_truth.is_none() {
+        eprintln!("computing exact filtered ground truth…");
+        let (exact, _) = engine::build(a, "flat", distance, &base, &payloads)?;
+        (0..queries.rows)
+            .map(|q| exact.search(queries.row(q), a.k, 0))
+            .collect()
+    } else {
+        ground_truth(a, &base, &queries, metric)?
+    };
     for name in &a.index {
         if !["flat", "hnsw", "hnsw-int8", "hnsw-binary"].contains(&name.as_str()) {
             bail!("unknown --index {name:?}; available: flat, hnsw, hnsw-int8, hnsw-binary");
@@ -289,7 +322,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     }
     let mut graph = None;
     let mut graph_s = 0.0;
-    if a.index.iter().any(|n| n.starts_with("hnsw")) {
+    if !through_engine && a.index.iter().any(|n| n.starts_with("hnsw")) {
         let params = azimuth_index::HnswParams {
             m: a.m,
             ef_construct: a.ef_construct,
@@ -321,7 +354,13 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     let mut series = Vec::new();
     for name in &a.index {
         let encode_start = Instant::now();
+        let mut engine_build_s = None;
         let index: Box<dyn Searcher + '_> = match (name.as_str(), graph.as_ref()) {
+            _ if through_engine => {
+                let (index, s) = engine::build(a, name, distance, &base, &payloads)?;
+                engine_build_s = Some(s);
+                Box::new(index)
+            }
             ("hnsw", Some(g)) => Box::new(Graph {
                 data: &base.data,
                 index: g,
@@ -349,10 +388,10 @@ pub fn run(a: &BenchArgs) -> Result<()> {
                 metric,
             }),
         };
-        let build_s = if name == "flat" {
-            0.0
-        } else {
-            graph_s + encode_start.elapsed().as_secs_f64()
+        let build_s = match engine_build_s {
+            Some(s) => s,
+            None if name == "flat" => 0.0,
+            None => graph_s + encode_start.elapsed().as_secs_f64(),
         };
         let efs: Vec<usize> = if name == "flat" {
             vec![0]
@@ -361,7 +400,8 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         };
         if !a.json {
             println!(
-                "\n{name}: build {build_s:.2} s, memory {:.1} MiB",
+                "\n{name}{}: build {build_s:.2} s, memory {:.1} MiB",
+                if through_engine { " (engine)" } else { "" },
                 index.memory_bytes() as f64 / (1 << 20) as f64
             );
             println!(
@@ -376,7 +416,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             if a.json {
                 println!(
                     "{}",
-                    json!({"index": name, "ef": ef, "k": a.k, "recall": m.recall, "qps": m.qps, "mean_ms": m.mean_ms,
+                    json!({"index": name, "engine": through_engine, "filter": a.filter, "ef": ef, "k": a.k, "recall": m.recall, "qps": m.qps, "mean_ms": m.mean_ms,
                     "p99_ms": m.p99_ms, "build_s": build_s, "memory_bytes": index.memory_bytes(), "threads": a.threads,
                     "n": base.rows, "dim": base.cols})
                 );

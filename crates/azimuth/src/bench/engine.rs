@@ -1,0 +1,158 @@
+//! `azimuth bench --engine`: the same measurements through the database engine (an
+//! in-memory collection, indexed as the background indexer would), so filters, payload
+//! indexes and the exact-vs-graph planner are measured too.
+
+use std::io::BufRead;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use azimuth_engine::{
+    Collection, CollectionConfig, Database, DbOptions, Distance, FieldSchema, Filter, Payload,
+    PointId, PointStruct, Quantization, SearchRequest,
+};
+use azimuth_index::npy;
+use indicatif::ProgressBar;
+
+use super::{BenchArgs, Searcher};
+
+/// An engine collection under test.
+pub(super) struct EngineIndex {
+    collection: Arc<Collection>,
+    filter: Option<Filter>,
+    exact: bool,
+    _db: Database,
+}
+
+impl Searcher for EngineIndex {
+    fn search(&self, query: &[f32], k: usize, ef: usize) -> Vec<u32> {
+        let mut req = SearchRequest::dense(query.to_vec(), k);
+        req.filter = self.filter.clone();
+        req.params.exact = self.exact;
+        req.params.hnsw_ef = Some(ef.max(1));
+        match self.collection.search(&req) {
+            Ok(hits) => hits
+                .into_iter()
+                .filter_map(|h| match h.id {
+                    PointId::Num(n) => u32::try_from(n).ok(),
+                    _ => None,
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    fn memory_bytes(&self) -> usize {
+        let info = self.collection.info();
+        let vectors = info.points_count * self.collection.config().vectors[""].size * 4;
+        // Quantized: codes + graph in RAM; the f32 rows are only read to rescore.
+        if self.collection.config().quantization.is_some() {
+            info.indexing.index_bytes
+        } else {
+            vectors + info.indexing.index_bytes
+        }
+    }
+}
+
+/// Payloads from a JSON-lines file (optionally gzip-compressed), one object per base row.
+pub(super) fn payloads(path: &Path) -> Result<Vec<Payload>> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let reader: Box<dyn BufRead> = if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(std::io::BufReader::new(flate2::read::GzDecoder::new(file)))
+    } else {
+        Box::new(std::io::BufReader::new(file))
+    };
+    reader
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let line = line.with_context(|| format!("reading {}", path.display()))?;
+            serde_json::from_str(&line)
+                .with_context(|| format!("{} line {}: not a JSON object", path.display(), i + 1))
+        })
+        .collect()
+}
+
+/// Loads `base` into a fresh in-memory collection configured for index `name` and indexes it.
+pub(super) fn build(
+    a: &BenchArgs,
+    name: &str,
+    distance: Distance,
+    base: &npy::Matrix,
+    payloads: &[Payload],
+) -> Result<(EngineIndex, f64)> {
+    let mut config = CollectionConfig::single(base.cols, distance);
+    config.hnsw.m = a.m;
+    config.hnsw.ef_construct = a.ef_construct;
+    config.optimizer.indexing_threshold = 1;
+    config.optimizer.flush_threshold_bytes = usize::MAX;
+    config.quantization = match name {
+        "hnsw-int8" => Some(Quantization::Scalar {
+            quantile: Some(0.99),
+            always_ram: true,
+        }),
+        "hnsw-binary" => Some(Quantization::Binary { always_ram: true }),
+        _ => None,
+    };
+    let db = Database::in_memory_with(DbOptions {
+        background: false,
+        ..Default::default()
+    });
+    let c = db.create_collection("bench", config)?;
+    let bar = ProgressBar::new(base.rows as u64).with_message(format!("loading {name}"));
+    for start in (0..base.rows).step_by(10_000) {
+        let end = (start + 10_000).min(base.rows);
+        let points = (start..end)
+            .map(|i| {
+                let payload = payloads.get(i).cloned().unwrap_or_default();
+                PointStruct::new(i as u64, base.row(i).to_vec(), payload)
+            })
+            .collect();
+        c.upsert(points, false)?;
+        bar.inc((end - start) as u64);
+    }
+    bar.finish_and_clear();
+    for spec in &a.payload_index {
+        let (key, kind) = spec
+            .split_once(':')
+            .with_context(|| format!("--payload-index {spec:?}: use key:type"))?;
+        let schema = FieldSchema::from_json(&serde_json::json!(kind))
+            .map_err(|e| anyhow::anyhow!("--payload-index {spec:?}: {e}"))?;
+        c.create_payload_index(key, schema, true)?;
+    }
+    let start = Instant::now();
+    if name != "flat" {
+        eprintln!("indexing {name} in the engine…");
+        c.build_indexes()?;
+    }
+    let build_s = start.elapsed().as_secs_f64();
+    let filter = match &a.filter {
+        Some(text) => {
+            let v: serde_json::Value =
+                serde_json::from_str(text).context("--filter is not valid JSON")?;
+            Some(Filter::from_json(&v).map_err(|e| anyhow::anyhow!("--filter: {e}"))?)
+        }
+        None => None,
+    };
+    if let Some(f) = &filter {
+        let n = c.count(Some(f))?;
+        if n == 0 {
+            bail!("--filter matches no point");
+        }
+        eprintln!(
+            "filter selects {n} of {} points ({:.1} %)",
+            base.rows,
+            100.0 * n as f64 / base.rows as f64
+        );
+    }
+    Ok((
+        EngineIndex {
+            collection: c,
+            filter,
+            exact: name == "flat",
+            _db: db,
+        },
+        build_s,
+    ))
+}
