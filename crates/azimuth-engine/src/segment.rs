@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use parking_lot::Mutex;
+
 use crate::ann::VectorGraph;
 use crate::config::CollectionConfig;
 use crate::filter::{plan, FieldSchema, Filter, JsonPath, PayloadIndexes, Plan, PointRef};
@@ -85,6 +87,54 @@ pub(crate) struct Segment {
     pub bytes: usize,
     /// ANN graphs by vector name (sealed segments only; built in the background).
     pub graphs: BTreeMap<String, Arc<VectorGraph>>,
+    /// Recently used filters' matching rows (sealed segments only: their payloads never
+    /// change, and rows deleted since are excluded by the caller's liveness check).
+    filter_cache: Mutex<Vec<(String, Arc<RowSet>)>>,
+}
+
+/// Filters whose matching rows a sealed segment remembers.
+const FILTER_CACHE_ENTRIES: usize = 32;
+
+/// A set of rows as a bitmap, with its size.
+#[derive(Debug)]
+pub(crate) struct RowSet {
+    bits: Vec<u64>,
+    pub count: usize,
+}
+
+impl RowSet {
+    fn from_rows(rows: &[u32], total: usize) -> RowSet {
+        let mut bits = vec![0u64; total.div_ceil(64)];
+        for &r in rows {
+            if let Some(w) = bits.get_mut(r as usize / 64) {
+                *w |= 1 << (r % 64);
+            }
+        }
+        RowSet {
+            bits,
+            count: rows.len(),
+        }
+    }
+
+    #[inline]
+    pub fn contains(&self, row: u32) -> bool {
+        self.bits
+            .get(row as usize / 64)
+            .is_some_and(|w| w >> (row % 64) & 1 == 1)
+    }
+
+    /// The rows in ascending order.
+    pub fn rows(&self) -> Vec<u32> {
+        let mut out = Vec::with_capacity(self.count);
+        for (i, &w) in self.bits.iter().enumerate() {
+            let mut w = w;
+            while w != 0 {
+                out.push(i as u32 * 64 + w.trailing_zeros());
+                w &= w - 1;
+            }
+        }
+        out
+    }
 }
 
 /// A borrowed view of one row, for filter evaluation.
@@ -119,6 +169,7 @@ impl Segment {
             indexes: PayloadIndexes::new(),
             bytes,
             graphs: BTreeMap::new(),
+            filter_cache: Mutex::new(Vec::new()),
         };
         for (key, schema) in schema {
             seg.create_index(key, *schema);
@@ -282,6 +333,30 @@ impl Segment {
             Plan::Candidates(c) => c.into_iter().filter(|r| *r < rows).filter(check).collect(),
             Plan::FullScan => (0..rows).filter(check).collect(),
         }
+    }
+
+    /// The rows matching `filter` (live when computed), remembered for the next searches with
+    /// the same filter. Sealed segments only (a mutable segment's payloads change).
+    pub fn matching_set(&self, filter: &Filter) -> Arc<RowSet> {
+        let key = format!("{filter:?}");
+        let mut cache = self.filter_cache.lock();
+        if let Some(i) = cache.iter().position(|(k, _)| *k == key) {
+            let hit = cache.remove(i);
+            let set = hit.1.clone();
+            cache.push(hit);
+            return set;
+        }
+        drop(cache);
+        let set = Arc::new(RowSet::from_rows(
+            &self.matching_rows(Some(filter)),
+            self.rows(),
+        ));
+        let mut cache = self.filter_cache.lock();
+        if cache.len() >= FILTER_CACHE_ENTRIES {
+            cache.remove(0);
+        }
+        cache.push((key, set.clone()));
+        set
     }
 
     /// A copy holding only live rows (for sealing and merging).

@@ -10,7 +10,7 @@ use super::state::State;
 use super::Collection;
 use crate::ann::{self, QuantizationParams, VectorGraph};
 use crate::error::Result;
-use crate::filter::{plan, Filter, Plan};
+use crate::filter::Filter;
 use crate::point::{
     prepare_dense, unknown_vector, PayloadSelector, ScoredPoint, SparseVector, VectorSelector,
 };
@@ -191,9 +191,6 @@ struct Walk<'a> {
     full_scan_rows: usize,
 }
 
-/// Rows sampled to estimate a filter's selectivity when no payload index can tell.
-const SELECTIVITY_SAMPLE: usize = 256;
-
 fn dense_hits(seg: &Segment, q: &[f32], how: &Walk<'_>) -> Vec<Hit> {
     let Some(col) = seg.data.dense.get(how.name) else {
         return Vec::new();
@@ -242,7 +239,7 @@ fn exact_rows(
     flat::search_rows(q, &col.data, col.dim, metric, how.k, &rows)
 }
 
-/// Graph search of an indexed segment. A selective filter (estimated matches below the
+/// Graph search of an indexed segment. A selective filter (fewer matches than the
 /// full-scan threshold) is answered by an exact scan of its rows instead: a walk that
 /// rejects almost every node it meets is slower than the scan and loses recall.
 fn graph_hits(
@@ -254,7 +251,6 @@ fn graph_hits(
     filter: Option<&Filter>,
 ) -> Vec<(u32, f32)> {
     let ef = choose_ef(g, how.params, how.default_ef, how.k);
-    let data = &seg.data;
     let Some(filter) = filter else {
         let qp = &how.params.quantization;
         if seg.live == seg.rows() && g.all_present {
@@ -263,54 +259,21 @@ fn graph_hits(
         let accept = |r: u32| seg.is_live(r) && col.present[r as usize];
         return g.search(col, q, how.k, ef, qp, Some(&accept));
     };
-    let candidates = match plan(filter, &seg.indexes, seg.rows()) {
-        Plan::Candidates(c) => Some(c),
-        Plan::FullScan => None,
-    };
-    let estimate = match &candidates {
-        Some(c) => c.len(),
-        None => sampled_matches(seg, filter),
-    };
-    if estimate < how.full_scan_rows {
+    // The matching rows of a sealed segment are computed once per filter and cached, so
+    // the walk's accept test is a bit lookup and the planner knows the exact count.
+    let set = seg.matching_set(filter);
+    let qp = &how.params.quantization;
+    if set.count < how.full_scan_rows {
         let metric = ann::metric_for(how.distance);
-        return match candidates {
-            Some(c) => {
-                let rows: Vec<u32> = c
-                    .into_iter()
-                    .filter(|&r| {
-                        (r as usize) < data.rows()
-                            && seg.is_live(r)
-                            && col.present[r as usize]
-                            && filter.matches(&seg.view(r))
-                    })
-                    .collect();
-                flat::search_rows(q, &col.data, col.dim, metric, how.k, &rows)
-            }
-            None => exact_rows(seg, col, q, metric, how),
-        };
+        let rows: Vec<u32> = set
+            .rows()
+            .into_iter()
+            .filter(|&r| seg.is_live(r) && col.present[r as usize])
+            .collect();
+        return flat::search_rows(q, &col.data, col.dim, metric, how.k, &rows);
     }
-    match candidates {
-        Some(c) => {
-            let mut allowed = vec![false; data.rows()];
-            for r in c {
-                if let Some(a) = allowed.get_mut(r as usize) {
-                    *a = true;
-                }
-            }
-            let accept = |r: u32| {
-                allowed[r as usize]
-                    && seg.is_live(r)
-                    && col.present[r as usize]
-                    && filter.matches(&seg.view(r))
-            };
-            g.search(col, q, how.k, ef, &how.params.quantization, Some(&accept))
-        }
-        None => {
-            let accept =
-                |r: u32| seg.is_live(r) && col.present[r as usize] && filter.matches(&seg.view(r));
-            g.search(col, q, how.k, ef, &how.params.quantization, Some(&accept))
-        }
-    }
+    let accept = |r: u32| set.contains(r) && seg.is_live(r) && col.present[r as usize];
+    g.search(col, q, how.k, ef, qp, Some(&accept))
 }
 
 /// The beam width of a graph search: from the recall target, else `hnsw_ef`, else the
@@ -322,20 +285,6 @@ fn choose_ef(g: &VectorGraph, params: &SearchParams, default_ef: usize, k: usize
         (None, None) => default_ef,
     }
     .max(k)
-}
-
-/// Estimated live rows matching `filter`, from an evenly spaced sample of rows.
-fn sampled_matches(seg: &Segment, filter: &Filter) -> usize {
-    let rows = seg.rows();
-    let step = (rows / SELECTIVITY_SAMPLE).max(1);
-    let (mut seen, mut hits) = (0usize, 0usize);
-    for r in (0..rows as u32).step_by(step) {
-        seen += 1;
-        if seg.is_live(r) && filter.matches(&seg.view(r)) {
-            hits += 1;
-        }
-    }
-    hits.saturating_mul(rows) / seen.max(1)
 }
 
 fn sparse_hits(seg: &Segment, name: &str, q: &SparseVector, filter: Option<&Filter>) -> Vec<Hit> {
