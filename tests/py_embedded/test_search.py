@@ -124,6 +124,16 @@ def test_search_options(db: azimuth.Database) -> None:
     assert ids.tolist() == [[4, 5, 3]]
 
 
+def test_huge_k_is_an_error_not_a_crash(db: azimuth.Database) -> None:
+    c = db.create_collection("c", dim=2)
+    c.upsert([1], [[1, 0]])
+    assert [h.id for h in c.search([1, 0], k=2**62)] == [1]  # list form: only real hits
+    with pytest.raises((MemoryError, ValueError)):
+        c.search_numpy(np.ones((4, 2)), k=2**62)
+    with pytest.raises(MemoryError):
+        c.search_numpy([1, 0], k=2**60)
+
+
 def test_empty_collection_and_batch(db: azimuth.Database) -> None:
     c = db.create_collection("c", dim=3)
     assert c.search([1, 0, 0]) == []

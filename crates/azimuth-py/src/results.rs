@@ -140,7 +140,10 @@ pub(crate) fn numpy_hits<'py>(
     single: bool,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
     let n = results.len();
-    let mut scores = vec![f32::NAN; n * k];
+    let total = n.checked_mul(k).ok_or_else(|| {
+        crate::errors::invalid(py, format!("{n} queries × k={k} results is too large"))
+    })?;
+    let mut scores = filled(total, f32::NAN)?;
     let int_ids = results
         .iter()
         .flatten()
@@ -152,7 +155,7 @@ pub(crate) fn numpy_hits<'py>(
         }
     }
     let ids = if int_ids {
-        let mut ids = vec![-1i64; n * k];
+        let mut ids = filled(total, -1i64)?;
         for (i, row) in results.iter().enumerate() {
             for (j, p) in row.iter().take(k).enumerate() {
                 if let PointId::Num(x) = p.id {
@@ -164,7 +167,9 @@ pub(crate) fn numpy_hits<'py>(
             .reshape(shape.as_slice())?
             .into_any()
     } else {
-        let mut ids: Vec<Py<PyAny>> = Vec::with_capacity(n * k);
+        let mut ids: Vec<Py<PyAny>> = Vec::new();
+        ids.try_reserve_exact(total)
+            .map_err(|_| out_of_memory(total))?;
         for row in results {
             for j in 0..k {
                 ids.push(match row.get(j) {
@@ -181,4 +186,19 @@ pub(crate) fn numpy_hits<'py>(
         .reshape(shape.as_slice())?
         .into_any();
     Ok((ids, scores))
+}
+
+/// `len` copies of `value`, or `MemoryError` (not an abort) when that cannot be allocated —
+/// the padding of `search_numpy` is `queries × k`, however few points there are.
+fn filled<T: Clone>(len: usize, value: T) -> PyResult<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| out_of_memory(len))?;
+    v.resize(len, value);
+    Ok(v)
+}
+
+fn out_of_memory(len: usize) -> PyErr {
+    pyo3::exceptions::PyMemoryError::new_err(format!(
+        "cannot allocate result arrays of {len} elements; ask for a smaller k"
+    ))
 }
