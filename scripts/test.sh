@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The full test suite: formatting, lints, every Rust test, then the Python suites that drive
-# the real server binary with the unchanged qdrant-client. `.ci/run` calls exactly this.
+# the real server binary with the unchanged qdrant-client, then the `azimuth` Python package
+# (wheel built with maturin) and its own suite. `.ci/run` calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,3 +20,7 @@ cargo build -p azimuth --profile ci
 echo "== Python suites (qdrant-client against the real server)"
 ./scripts/python-env.sh
 AZIMUTH_BIN="$PWD/target/ci/azimuth" .venv/bin/python -m pytest tests/python -q -p no:cacheprovider
+
+echo "== Python package: wheel (maturin) and the embedded suite"
+./scripts/python-wheel.sh
+.venv/bin/python -m pytest tests/py_embedded -q -p no:cacheprovider
