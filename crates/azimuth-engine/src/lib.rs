@@ -10,6 +10,7 @@
 //! segments and vacuums tombstones. See `ARCHITECTURE.md` for the module map and
 //! `docs/format.md` for every byte layout.
 
+mod catalog;
 mod collection;
 mod config;
 mod db;

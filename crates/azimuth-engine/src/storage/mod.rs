@@ -5,12 +5,14 @@
 //! ```text
 //! <root>/LOCK                              exclusive lock while open
 //! <root>/ALIASES                           framed JSON: alias → collection name
+//! <root>/CATALOG-<name>                    framed JSON: an API layer's catalog document
 //! <root>/collections/c-<hex>/CONFIG        framed JSON: name + CollectionConfig
 //! <root>/collections/c-<hex>/MANIFEST      framed JSON: segments, tombstones, WAL cut
 //! <root>/collections/c-<hex>/wal/wal-<gen>.log
 //! <root>/collections/c-<hex>/segments/seg-<id>.azs
 //! ```
 
+pub(crate) mod catalog;
 pub(crate) mod codec;
 pub(crate) mod files;
 pub(crate) mod segment_file;
