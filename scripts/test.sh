@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The full test suite: formatting, lints, every Rust test, then the Python suites that drive
-# the real server binary with the unchanged qdrant-client. `.ci/run` calls exactly this.
+# the real server binary with the unchanged qdrant-client and chromadb-client. `.ci/run`
+# calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,7 @@ cargo test --workspace --profile ci
 echo "== server binary for the Python suites"
 cargo build -p azimuth --profile ci
 
-echo "== Python suites (qdrant-client against the real server)"
+echo "== Python suites (qdrant-client and chromadb-client against the real server)"
 ./scripts/python-env.sh
+./scripts/chroma-env.sh
 AZIMUTH_BIN="$PWD/target/ci/azimuth" .venv/bin/python -m pytest tests/python -q -p no:cacheprovider
