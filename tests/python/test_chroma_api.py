@@ -411,3 +411,16 @@ def test_async_client(server):
         await c.delete_collection(col.name)
 
     asyncio.run(run())
+
+
+def test_second_port_serves_the_same_data(start_server):
+    from conftest import free_port
+
+    port = free_port()
+    srv = start_server(extra_args=["--chroma-port", str(port)])
+    main = chromadb.HttpClient(host=srv.host, port=srv.port)
+    col = main.create_collection("two_ports", embedding_function=None)
+    col.add(ids=["a"], embeddings=[[1.0, 0.0]])
+    other = chromadb.HttpClient(host=srv.host, port=port)
+    assert other.get_collection("two_ports").get()["ids"] == ["a"]
+    assert httpx.get(f"http://{srv.host}:{port}/healthz").status_code == 200
