@@ -18,7 +18,7 @@ fi
 want="$(sha256sum "$REQ" | cut -d' ' -f1)"
 
 if [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] \
-    && "$VENV/bin/python" -c 'import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None for m in ("qdrant_client", "pytest", "httpx")))' >/dev/null 2>&1; then
+    && "$VENV/bin/python" -c 'import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None for m in ("qdrant_client", "chromadb", "pytest", "httpx")))' >/dev/null 2>&1; then
     exit 0
 fi
 
@@ -47,4 +47,4 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 "$VENV/bin/python" -m pip install --quiet --upgrade pip </dev/null
 "$VENV/bin/python" -m pip install --quiet --upgrade -r "$REQ" </dev/null
 echo "$want" > "$STAMP"
-"$VENV/bin/python" -c 'import qdrant_client, importlib.metadata as m; print("python-env: qdrant-client", m.version("qdrant-client"))' >&2
+"$VENV/bin/python" -c 'import qdrant_client, importlib.metadata as m; print("python-env: qdrant-client", m.version("qdrant-client"), "chromadb-client", m.version("chromadb-client"))' >&2

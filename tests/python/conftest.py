@@ -9,7 +9,8 @@ The binary comes from $AZIMUTH_BIN (default: target/ci/azimuth relative to the r
 Each server gets a free 127.0.0.1 port and its own data directory; it is stopped by pid
 (SIGTERM, then SIGKILL after a timeout). AZIMUTH_* variables of the caller are not passed on.
 test_differential.py also reads AZIMUTH_DIFF_OPS (operations per run, 8 runs) and
-AZIMUTH_DIFF_SEED.
+AZIMUTH_DIFF_SEED; test_chroma_differential.py reads AZIMUTH_CHROMA_DIFF_OPS and
+AZIMUTH_CHROMA_DIFF_SEED and needs .venv-chroma (scripts/chroma-env.sh).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@
 //! `docs/format.md` for every byte layout.
 
 mod ann;
+mod catalog;
 mod collection;
 mod config;
 mod db;

@@ -55,6 +55,7 @@ impl SearchArgs {
             score_threshold: self.score_threshold,
             with_payload: self.with_payload.clone(),
             with_vectors: self.with_vectors.clone(),
+            params: Default::default(),
         };
         apply_search_params(&mut req, self.ef, self.exact);
         req

@@ -153,12 +153,11 @@ pub(crate) fn check_ef(py: Python<'_>, ef: Option<i64>) -> PyResult<Option<usize
     ef.map(|ef| at_least(py, "ef", ef, 1)).transpose()
 }
 
-/// Hands the per-search index parameters to a request. The engine's search is exact for now
-/// and its `SearchRequest` has no parameters yet, so this sets nothing; wired when the engine
-/// exposes search params:
-/// `req.params = azimuth_engine::SearchParams { hnsw_ef: ef, exact };`
+/// Hands the per-search index parameters to a request: `ef` is the graph walk's beam width
+/// (default: the collection's `ef_construct`), `exact` skips the graphs.
 pub(crate) fn apply_search_params(req: &mut SearchRequest, ef: Option<usize>, exact: bool) {
-    let _ = (req, ef, exact);
+    req.params.hnsw_ef = ef;
+    req.params.exact = exact;
 }
 
 #[cfg(test)]

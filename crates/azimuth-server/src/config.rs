@@ -7,6 +7,8 @@ use std::path::PathBuf;
 pub struct ServerConfig {
     pub host: String,
     pub port: u16,
+    /// A second port serving the same APIs (Chroma clients default to 8000).
+    pub chroma_port: Option<u16>,
     pub data_dir: PathBuf,
     /// Full-access key (header `api-key` or `Authorization: Bearer`); none = open server.
     pub api_key: Option<String>,
@@ -28,6 +30,7 @@ impl Default for ServerConfig {
         ServerConfig {
             host: "127.0.0.1".into(),
             port: 6333,
+            chroma_port: None,
             data_dir: PathBuf::from("./azimuth_data"),
             api_key: None,
             read_only_api_key: None,

@@ -1,9 +1,11 @@
-//! Azimuth's HTTP server, as a library: the Qdrant REST API over one [`Database`].
+//! Azimuth's HTTP server, as a library: the Qdrant REST API and the Chroma HTTP API v2 over
+//! one [`Database`], in one router.
 //!
-//! Layers: `api/qdrant/` owns the Qdrant wire types (serde DTOs) and converts them to engine
-//! calls; engine types never appear on the wire. `reply.rs` is the one place that builds
-//! Qdrant's response envelope and maps engine errors to HTTP status codes. Engine calls are
-//! synchronous and run on tokio's blocking pool.
+//! Layers: `api/qdrant/` and `api/chroma/` each own their wire types (serde DTOs) and convert
+//! them to engine calls; engine types never appear on the wire. `reply.rs` builds Qdrant's
+//! response envelope and maps engine errors to Qdrant's status codes; `api/chroma/error.rs`
+//! does the same for Chroma's error body. Engine calls are synchronous and run on tokio's
+//! blocking pool.
 
 mod api;
 mod auth;
@@ -32,7 +34,9 @@ pub fn app(db: Arc<Database>, config: ServerConfig) -> Router {
         db,
         config: Arc::new(config),
     };
+    let chroma = Arc::new(api::chroma::Chroma::new(state.db.clone()));
     api::qdrant::router(state.clone())
+        .merge(api::chroma::router(&state, chroma))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::check,
@@ -59,29 +63,53 @@ pub async fn run(config: ServerConfig) -> Result<(), Box<dyn std::error::Error +
         (None, None) => None,
         _ => return Err("TLS needs both a certificate and a private key".into()),
     };
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    tracing::info!(address = %listener.local_addr()?, scheme, data_dir = %config.data_dir.display(), "azimuth serving the Qdrant REST API");
-    let router = app(db.clone(), config);
-    match tls {
-        Some(acceptor) => {
-            let listener = tls::TlsListener {
-                tcp: listener,
-                acceptor,
-            };
-            axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown_signal())
-                .await?
-        }
-        None => {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown_signal())
-                .await?
-        }
+    let second: Option<SocketAddr> = match config.chroma_port {
+        Some(p) if p != config.port => Some(format!("{}:{}", config.host, p).parse()?),
+        _ => None,
+    };
+    let router = app(db.clone(), config.clone());
+    let mut servers = vec![serve_on(addr, router.clone(), tls.clone(), &config).await?];
+    if let Some(addr) = second {
+        servers.push(serve_on(addr, router, tls, &config).await?);
+    }
+    for s in servers {
+        s.await??;
     }
     tracing::info!("shutting down: flushing collections");
     tokio::task::spawn_blocking(move || db.flush()).await??;
     Ok(())
+}
+
+type Served = tokio::task::JoinHandle<std::io::Result<()>>;
+
+/// Binds `addr` and serves `router` there (HTTPS with `tls`) until SIGINT or SIGTERM.
+async fn serve_on(
+    addr: SocketAddr,
+    router: Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    config: &ServerConfig,
+) -> Result<Served, Box<dyn std::error::Error + Send + Sync>> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(address = %listener.local_addr()?, scheme, data_dir = %config.data_dir.display(), "azimuth serving the Qdrant REST API and the Chroma API (/api/v2)");
+    Ok(tokio::spawn(async move {
+        match tls {
+            Some(acceptor) => {
+                let listener = tls::TlsListener {
+                    tcp: listener,
+                    acceptor,
+                };
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(shutdown_signal())
+                    .await
+            }
+            None => {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(shutdown_signal())
+                    .await
+            }
+        }
+    }))
 }
 
 async fn shutdown_signal() {

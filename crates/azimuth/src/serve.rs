@@ -14,6 +14,9 @@ pub struct ServeArgs {
     /// REST port (Qdrant's default is 6333).
     #[arg(long, env = "AZIMUTH_PORT")]
     pub port: Option<u16>,
+    /// Also listen on this port (same APIs), for Chroma clients that assume 8000.
+    #[arg(long, env = "AZIMUTH_CHROMA_PORT")]
+    pub chroma_port: Option<u16>,
     /// Full-access API key (header `api-key` or `Authorization: Bearer`).
     #[arg(long, env = "AZIMUTH_API_KEY")]
     pub api_key: Option<String>,
@@ -29,7 +32,7 @@ pub struct ServeArgs {
     /// PEM private key for --tls-cert.
     #[arg(long, env = "AZIMUTH_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
-    /// JSON file with any of: host, port, api_key, read_only_api_key, max_body_bytes,
+    /// JSON file with any of: host, port, chroma_port, api_key, read_only_api_key, max_body_bytes,
     /// max_batch, tls_cert, tls_key, data_dir.
     #[arg(long, env = "AZIMUTH_CONFIG")]
     pub config: Option<PathBuf>,
@@ -62,6 +65,13 @@ fn from_file(path: &Path, cfg: &mut ServerConfig) -> Result<()> {
             "tls_cert" => cfg.tls_cert = Some(PathBuf::from(val.as_str().ok_or_else(bad)?)),
             "tls_key" => cfg.tls_key = Some(PathBuf::from(val.as_str().ok_or_else(bad)?)),
             "data_dir" => cfg.data_dir = PathBuf::from(val.as_str().ok_or_else(bad)?),
+            "chroma_port" => {
+                cfg.chroma_port = Some(
+                    val.as_u64()
+                        .and_then(|p| u16::try_from(p).ok())
+                        .ok_or_else(bad)?,
+                )
+            }
             other => anyhow::bail!("config file: unknown setting {other:?}"),
         }
     }
@@ -92,6 +102,9 @@ pub fn run(data_dir: &Path, data_dir_given: bool, a: &ServeArgs) -> Result<()> {
     }
     if let Some(p) = a.port {
         cfg.port = p;
+    }
+    if a.chroma_port.is_some() {
+        cfg.chroma_port = a.chroma_port;
     }
     if a.api_key.is_some() {
         cfg.api_key = a.api_key.clone();

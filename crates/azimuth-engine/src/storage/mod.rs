@@ -5,6 +5,7 @@
 //! ```text
 //! <root>/LOCK                              exclusive lock while open
 //! <root>/ALIASES                           framed JSON: alias → collection name
+//! <root>/CATALOG-<name>                    framed JSON: an API layer's catalog document
 //! <root>/collections/c-<hex>/CONFIG        framed JSON: name + CollectionConfig
 //! <root>/collections/c-<hex>/MANIFEST      framed JSON: segments, tombstones, WAL cut
 //! <root>/collections/c-<hex>/wal/wal-<gen>.log
@@ -12,6 +13,7 @@
 //! <root>/collections/c-<hex>/segments/graph-<id>-<n>.azg   ANN graph of dense vector n
 //! ```
 
+pub(crate) mod catalog;
 pub(crate) mod codec;
 pub(crate) mod files;
 pub(crate) mod graph_file;

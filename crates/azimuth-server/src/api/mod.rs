@@ -1,3 +1,4 @@
 //! The wire protocols. Each owns its DTOs and converts them to engine calls.
 
+pub mod chroma;
 pub mod qdrant;
