@@ -14,6 +14,9 @@ use crate::error::{Error, Result};
 
 pub(crate) const FRAME_HEADER: usize = 24;
 
+/// Extra attempts, 10 ms apart, to take a database lock that looks held.
+const LOCK_RETRIES: u32 = 20;
+
 /// Encodes `body` as a framed file image.
 pub(crate) fn frame(magic: &[u8; 8], version: u32, body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(FRAME_HEADER + body.len() + 4);
@@ -161,13 +164,22 @@ impl DirLock {
             .write(true)
             .open(&path)
             .map_err(|e| Error::io(&path, e))?;
-        match file.try_lock() {
-            Ok(()) => Ok(DirLock { _file: file }),
-            Err(fs::TryLockError::WouldBlock) => Err(Error::Locked {
-                path: dir.to_path_buf(),
-            }),
-            Err(fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
+        // A child process between fork and exec briefly shares every open file of its parent,
+        // this lock included; so a lock just released by a closed database can still look
+        // held for a moment. Retry for a short while before reporting another holder.
+        for attempt in 0.. {
+            match file.try_lock() {
+                Ok(()) => return Ok(DirLock { _file: file }),
+                Err(fs::TryLockError::WouldBlock) if attempt < LOCK_RETRIES => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(fs::TryLockError::WouldBlock) => break,
+                Err(fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+            }
         }
+        Err(Error::Locked {
+            path: dir.to_path_buf(),
+        })
     }
 }
 
