@@ -174,6 +174,70 @@ impl VectorGraph {
     }
 }
 
+/// A graph over the rows of a segment holding one payload value (Qdrant's payload-aware
+/// links, as separate small graphs): a filter `key == value` on an indexed key walks it
+/// instead of the segment's graph, where most nodes would fail the filter.
+pub(crate) struct ValueGraph {
+    /// Segment row of each local node.
+    pub rows: Vec<u32>,
+    /// The rows' vectors, gathered (local node order).
+    data: Vec<f32>,
+    hnsw: Hnsw,
+}
+
+impl ValueGraph {
+    /// Builds the graph of `rows` of `col` (sorted segment rows); `None` when cancelled.
+    pub fn build(
+        col: &DenseColumn,
+        rows: Vec<u32>,
+        distance: Distance,
+        params: &HnswParams,
+        threads: usize,
+        control: &BuildControl,
+    ) -> Option<ValueGraph> {
+        let mut data = Vec::with_capacity(rows.len() * col.dim);
+        for &r in &rows {
+            data.extend_from_slice(col.row(r));
+        }
+        let gp = GraphParams {
+            m: params.m,
+            ef_construct: params.ef_construct,
+            seed: 0x5eed_a21e,
+        };
+        let hnsw = Hnsw::build_with(&data, col.dim, metric_for(distance), gp, threads, control)?;
+        Some(ValueGraph { rows, data, hnsw })
+    }
+
+    /// The best `k` accepted segment rows (`accept` takes segment rows), best first.
+    pub fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        accept: &dyn Fn(u32) -> bool,
+    ) -> Vec<(u32, f32)> {
+        let local = |l: u32| self.rows.get(l as usize).is_some_and(|&r| accept(r));
+        self.hnsw
+            .search(&self.data, query, k, ef, Some(&local))
+            .into_iter()
+            .filter_map(|(l, s)| Some((*self.rows.get(l as usize)?, s)))
+            .collect()
+    }
+
+    pub fn memory_bytes(&self) -> usize {
+        self.data.capacity() * 4 + self.rows.capacity() * 4 + self.hnsw.memory_bytes()
+    }
+}
+
+/// The key under which a segment keeps the value graph of `vector` for `key == value`.
+pub(crate) fn value_graph_key(
+    vector: &str,
+    key: &crate::filter::JsonPath,
+    value: &crate::filter::ScalarValue,
+) -> String {
+    format!("{vector}\u{0}{key}\u{0}{value:?}")
+}
+
 /// The kernel metric of a distance (vectors of Cosine spaces are stored normalised).
 pub(crate) fn metric_for(d: Distance) -> Metric {
     match d {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::ann::VectorGraph;
+use crate::ann::{ValueGraph, VectorGraph};
 use crate::config::CollectionConfig;
 use crate::filter::{plan, FieldSchema, Filter, JsonPath, PayloadIndexes, Plan, PointRef};
 use crate::point::{NamedVectors, SparseVector, Vector, VectorSelector};
@@ -87,6 +87,11 @@ pub(crate) struct Segment {
     pub bytes: usize,
     /// ANN graphs by vector name (sealed segments only; built in the background).
     pub graphs: BTreeMap<String, Arc<VectorGraph>>,
+    /// Graphs of the rows holding one value of an indexed keyword/integer key, by
+    /// [`crate::ann::value_graph_key`]; rebuilt by the indexer after a reopen.
+    pub value_graphs: BTreeMap<String, Arc<ValueGraph>>,
+    /// (vector, key) pairs whose value graphs were built (or judged not worth it).
+    pub value_keys_done: std::collections::BTreeSet<(String, JsonPath)>,
     /// Recently used filters' matching rows (sealed segments only: their payloads never
     /// change, and rows deleted since are excluded by the caller's liveness check).
     filter_cache: Mutex<Vec<(String, Arc<RowSet>)>>,
@@ -169,6 +174,8 @@ impl Segment {
             indexes: PayloadIndexes::new(),
             bytes,
             graphs: BTreeMap::new(),
+            value_graphs: BTreeMap::new(),
+            value_keys_done: Default::default(),
             filter_cache: Mutex::new(Vec::new()),
         };
         for (key, schema) in schema {
@@ -357,6 +364,13 @@ impl Segment {
         }
         cache.push((key, set.clone()));
         set
+    }
+
+    /// Drops the value graphs built for payload key `key`.
+    pub fn forget_value_graphs(&mut self, key: &JsonPath) {
+        let infix = format!("\u{0}{key}\u{0}");
+        self.value_graphs.retain(|k, _| !k.contains(&infix));
+        self.value_keys_done.retain(|(_, k)| k != key);
     }
 
     /// A copy holding only live rows (for sealing and merging).

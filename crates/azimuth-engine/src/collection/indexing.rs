@@ -23,6 +23,7 @@ use super::Collection;
 use crate::ann;
 use crate::config::CollectionConfig;
 use crate::error::{Error, Result};
+use crate::filter::{FieldSchema, JsonPath};
 use crate::segment::Segment;
 use crate::storage::CollectionDir;
 
@@ -76,7 +77,15 @@ pub(super) struct Build {
 enum Work {
     Seal,
     Merge(Vec<u64>),
-    Graph { segment: u64, name: String },
+    Graph {
+        segment: u64,
+        name: String,
+    },
+    ValueGraphs {
+        segment: u64,
+        name: String,
+        key: JsonPath,
+    },
 }
 
 impl Collection {
@@ -109,6 +118,9 @@ impl Collection {
             }
             Work::Graph { segment, name } => {
                 return self.build_graph(segment, &name, options.threads)
+            }
+            Work::ValueGraphs { segment, name, key } => {
+                return self.build_value_graphs(segment, &name, &key, options.threads)
             }
         }
         Ok(true)
@@ -151,6 +163,11 @@ impl Collection {
                 info.index_bytes +=
                     g.hnsw.memory_bytes() + g.codes.as_ref().map_or(0, |c| c.memory_bytes());
             }
+            info.index_bytes += seg
+                .value_graphs
+                .values()
+                .map(|g| g.memory_bytes())
+                .sum::<usize>();
         }
         if let Some(b) = self.building.lock().as_ref() {
             let linked = b.control.linked().min(b.rows);
@@ -245,6 +262,81 @@ impl Collection {
     }
 }
 
+/// A value's rows get their own graph when a filter on it would walk the segment's graph
+/// (at least `full_scan_threshold` rows) and it is at most this share of the segment.
+const VALUE_GRAPH_MAX_SHARE: f64 = 0.3;
+
+impl Collection {
+    /// Builds the value graphs of payload key `key` for vector `name` of a segment: one per
+    /// value whose rows are too many for an exact scan but a small share of the segment.
+    fn build_value_graphs(
+        &self,
+        segment: u64,
+        name: &str,
+        key: &JsonPath,
+        threads: usize,
+    ) -> Result<bool> {
+        let full_scan = ann::full_scan_rows(&self.config, name);
+        let (data, groups) = {
+            let st = self.state.read();
+            let Some(seg) = st.segments.get(&segment) else {
+                return Ok(true);
+            };
+            let max = (seg.rows() as f64 * VALUE_GRAPH_MAX_SHARE) as usize;
+            let groups: Vec<(String, Vec<u32>)> = seg
+                .indexes
+                .value_groups(key)
+                .into_iter()
+                .filter(|(_, rows)| rows.len() >= full_scan.max(2) && rows.len() <= max)
+                .map(|(v, rows)| (ann::value_graph_key(name, key, &v), rows.to_vec()))
+                .collect();
+            (seg.data.clone(), groups)
+        };
+        let (Some(col), Some(params)) = (data.dense.get(name), self.config.vectors.get(name))
+        else {
+            return Ok(false);
+        };
+        let threads = match threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let build = Arc::new(Build {
+            rows: groups.iter().map(|g| g.1.len()).sum(),
+            control: BuildControl::new(),
+        });
+        *self.building.lock() = Some(build.clone());
+        let hnsw_params = ann::params_for(&self.config, name);
+        let mut built = Vec::new();
+        for (k, rows) in groups {
+            let g = ann::ValueGraph::build(
+                col,
+                rows,
+                params.distance,
+                hnsw_params,
+                threads,
+                &build.control,
+            );
+            match g {
+                Some(g) => built.push((k, Arc::new(g))),
+                None => break,
+            }
+        }
+        *self.building.lock() = None;
+        if build.control.is_cancelled() {
+            return Ok(false);
+        }
+        let mut st = self.state.write();
+        let still_indexed = st.schema.contains_key(key);
+        if let Some(seg) = st.segments.get_mut(&segment) {
+            if Arc::ptr_eq(&seg.data, &data) && still_indexed {
+                seg.value_graphs.extend(built);
+                seg.value_keys_done.insert((name.to_string(), key.clone()));
+            }
+        }
+        Ok(true)
+    }
+}
+
 /// What the indexer should do next, if anything.
 fn pending_work(st: &State, config: &CollectionConfig) -> Option<Work> {
     let thresholds: Vec<(&String, usize)> = config
@@ -262,7 +354,7 @@ fn pending_work(st: &State, config: &CollectionConfig) -> Option<Work> {
     let mutable = st.mutable().live;
     let total = unindexed.iter().map(|s| s.live).sum::<usize>() + mutable;
     if total < min_threshold {
-        return None;
+        return value_graph_work(st);
     }
     if mutable > 0 {
         return Some(Work::Seal);
@@ -283,9 +375,12 @@ fn pending_work(st: &State, config: &CollectionConfig) -> Option<Work> {
             return Some(Work::Merge(picked));
         }
     }
-    st.segments
-        .values()
-        .filter(|s| s.id != st.mutable_id && s.live > 0)
+    let sealed = || {
+        st.segments
+            .values()
+            .filter(|s| s.id != st.mutable_id && s.live > 0)
+    };
+    sealed()
         .find_map(|s| {
             let (name, _) = thresholds
                 .iter()
@@ -295,6 +390,34 @@ fn pending_work(st: &State, config: &CollectionConfig) -> Option<Work> {
                 name: (*name).clone(),
             })
         })
+        .or_else(|| value_graph_work(st))
+}
+
+/// A (segment, vector, key) whose value graphs have not been built yet.
+fn value_graph_work(st: &State) -> Option<Work> {
+    let sealed = || {
+        st.segments
+            .values()
+            .filter(|s| s.id != st.mutable_id && s.live > 0)
+    };
+    let value_keys: Vec<&JsonPath> = st
+        .schema
+        .iter()
+        .filter(|(_, s)| matches!(s, FieldSchema::Keyword | FieldSchema::Integer))
+        .map(|(k, _)| k)
+        .collect();
+    sealed().find_map(|s| {
+        s.graphs.keys().find_map(|name| {
+            let key = value_keys
+                .iter()
+                .find(|k| !s.value_keys_done.contains(&(name.clone(), (**k).clone())))?;
+            Some(Work::ValueGraphs {
+                segment: s.id,
+                name: name.clone(),
+                key: (*key).clone(),
+            })
+        })
+    })
 }
 
 /// Loads the graph files of a sealed segment; a graph that does not fit the segment is

@@ -8,9 +8,9 @@ use azimuth_index::flat;
 use super::read::{select_payload, select_vectors};
 use super::state::State;
 use super::Collection;
-use crate::ann::{self, QuantizationParams, VectorGraph};
+use crate::ann::{self, QuantizationParams, ValueGraph, VectorGraph};
 use crate::error::Result;
-use crate::filter::Filter;
+use crate::filter::{Condition, Filter, Match};
 use crate::point::{
     prepare_dense, unknown_vector, PayloadSelector, ScoredPoint, SparseVector, VectorSelector,
 };
@@ -273,7 +273,29 @@ fn graph_hits(
         return flat::search_rows(q, &col.data, col.dim, metric, how.k, &rows);
     }
     let accept = |r: u32| set.contains(r) && seg.is_live(r) && col.present[r as usize];
+    if let Some(vg) = value_graph(seg, how.name, filter) {
+        return vg.search(q, how.k, ef, &accept);
+    }
     g.search(col, q, how.k, ef, qp, Some(&accept))
+}
+
+/// The value graph serving one `key == value` condition of `filter.must`, if any: every
+/// match lies inside its rows, so walking it (with the whole filter as the accept test)
+/// finds the same rows as walking the segment's graph, without wading through the others.
+fn value_graph<'s>(seg: &'s Segment, vector: &str, filter: &Filter) -> Option<&'s ValueGraph> {
+    if seg.value_graphs.is_empty() {
+        return None;
+    }
+    filter.must.iter().find_map(|c| match c {
+        Condition::Field(fc) => match &fc.r#match {
+            Some(Match::Value(v)) => seg
+                .value_graphs
+                .get(&ann::value_graph_key(vector, &fc.key, v))
+                .map(|g| g.as_ref()),
+            _ => None,
+        },
+        _ => None,
+    })
 }
 
 /// The beam width of a graph search: from the recall target, else `hnsw_ef`, else the

@@ -143,6 +143,7 @@ impl State {
                 self.index_specs.insert(path.clone(), spec);
                 for seg in self.segments.values_mut() {
                     seg.indexes.drop_field(&path);
+                    seg.forget_value_graphs(&path);
                     seg.create_index(&path, schema);
                 }
             }
@@ -152,6 +153,7 @@ impl State {
                 self.index_specs.remove(&path);
                 for seg in self.segments.values_mut() {
                     seg.indexes.drop_field(&path);
+                    seg.forget_value_graphs(&path);
                 }
             }
         }

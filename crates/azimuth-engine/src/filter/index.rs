@@ -174,6 +174,25 @@ impl PayloadIndexes {
         }
     }
 
+    /// For a keyword or integer index on `key`: each value and its rows (sorted).
+    pub(crate) fn value_groups(&self, key: &JsonPath) -> Vec<(ScalarValue, &[u32])> {
+        let Some(field) = self.fields.get(key) else {
+            return Vec::new();
+        };
+        field
+            .postings
+            .iter()
+            .filter_map(|(k, rows)| {
+                let value = match (field.schema, k) {
+                    (FieldSchema::Keyword, Key::Str(s)) => ScalarValue::Keyword(s.clone()),
+                    (FieldSchema::Integer, Key::Int(i)) => ScalarValue::Integer(*i),
+                    _ => return None,
+                };
+                Some((value, rows.as_slice()))
+            })
+            .collect()
+    }
+
     /// Rows that may satisfy `fc`, from the index on its key, when an index serves one of its
     /// operators (the cheapest is chosen: every operator must hold).
     pub(crate) fn source(&self, fc: &FieldCondition) -> Option<Source<'_>> {
