@@ -62,6 +62,14 @@ impl Int8Codes {
         }
     }
 
+    /// Row `row`'s own codes as a query (empty, so every distance is 0, when out of range).
+    pub(crate) fn query_row(&self, row: u32) -> Int8Query<'_> {
+        Int8Query {
+            codes: self,
+            q: self.row(row).unwrap_or(&[]).to_vec(),
+        }
+    }
+
     pub fn rows(&self) -> usize {
         self.codes.len().checked_div(self.dim).unwrap_or(0)
     }

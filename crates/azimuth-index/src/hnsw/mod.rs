@@ -78,11 +78,17 @@ use self::graph::{level_for, Graph};
 pub use self::search::QueryDistance;
 use self::search::{FloatQuery, Scored, ScratchPool, Space, View};
 use crate::distance::Metric;
+use crate::quant::Int8Codes;
 
 /// Largest accepted `m` (level-0 lists hold `2·m`).
 pub const MAX_M: usize = 256;
 /// Largest accepted `ef_construct`.
 pub const MAX_EF_CONSTRUCT: usize = 1 << 16;
+/// Bulk builds on at least this many rows of at least this many dimensions find candidates
+/// on int8 codes clipped at this quantile of |x|.
+const BUILD_CODES_MIN_ROWS: usize = 10_000;
+const BUILD_CODES_MIN_DIM: usize = 32;
+const BUILD_CODES_QUANTILE: f32 = 0.999;
 /// Lock stripes for a parallel build.
 const BUILD_LOCK_STRIPES: usize = 4096;
 
@@ -251,7 +257,12 @@ impl Hnsw {
         index.deleted = vec![false; rows];
         if let Some(entry) = index.entry {
             let locks = Locks::new(if threads > 1 { BUILD_LOCK_STRIPES } else { 1 });
-            link_all(&index.builder(data, &locks), entry, rows, threads, control);
+            // Bulk builds search for candidates on int8 codes (see `Builder::codes`); small
+            // or low-dimensional inputs gain nothing from it.
+            let codes = (rows >= BUILD_CODES_MIN_ROWS && dim >= BUILD_CODES_MIN_DIM)
+                .then(|| Int8Codes::encode(data, dim, metric, BUILD_CODES_QUANTILE));
+            let builder = index.builder(data, &locks, codes.as_ref());
+            link_all(&builder, entry, rows, threads, control);
         }
         (!control.is_cancelled()).then_some(index)
     }
@@ -284,20 +295,26 @@ impl Hnsw {
             return Ok(());
         };
         let locks = Locks::new(1);
-        self.builder(data, &locks).link(row, entry);
+        self.builder(data, &locks, None).link(row, entry);
         if self.graph.level(entry).is_some_and(|top| level > top) {
             self.entry = Some(row);
         }
         Ok(())
     }
 
-    fn builder<'a>(&'a self, data: &'a [f32], locks: &'a Locks) -> Builder<'a> {
+    fn builder<'a>(
+        &'a self,
+        data: &'a [f32],
+        locks: &'a Locks,
+        codes: Option<&'a Int8Codes>,
+    ) -> Builder<'a> {
         Builder {
             graph: &self.graph,
             space: Space::new(data, self.dim, self.metric),
             ef_construct: self.params.ef_construct,
             locks,
             pool: &self.pool,
+            codes,
         }
     }
 
