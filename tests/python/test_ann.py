@@ -1,0 +1,136 @@
+"""The ANN index seen through qdrant-client: a collection goes yellow while its graph is built
+and green when done, `indexed_vectors_count` reaches the point count, searches with `hnsw_ef`,
+`exact`, `quantization` params and Azimuth's `target_recall` agree with exact search, and the
+index survives a restart (kill -9 included) without a rebuild."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import numpy as np
+import pytest
+from qdrant_client import QdrantClient, models
+from qdrant_client.http.exceptions import UnexpectedResponse
+
+from conftest import unique_name
+
+DIM = 32
+N = 4000
+
+
+def clustered(rng: np.random.Generator, n: int, dim: int = DIM) -> np.ndarray:
+    centres = rng.normal(size=(40, dim))
+    return (centres[rng.integers(0, 40, n)] + 0.4 * rng.normal(size=(n, dim))).astype(np.float32)
+
+
+def wait_green(client: QdrantClient, name: str, n: int, timeout: float = 120.0):
+    start = time.time()
+    while True:
+        info = client.get_collection(name)
+        if info.status == models.CollectionStatus.GREEN and info.indexed_vectors_count == n:
+            return info
+        assert time.time() - start < timeout, f"not indexed: {info.status} {info.indexed_vectors_count}"
+        time.sleep(0.1)
+
+
+def load(client: QdrantClient, name: str, vectors: np.ndarray, quantization=None):
+    client.create_collection(
+        name,
+        vectors_config=models.VectorParams(size=vectors.shape[1], distance=models.Distance.COSINE),
+        hnsw_config=models.HnswConfigDiff(m=16, ef_construct=100, full_scan_threshold=10),
+        optimizers_config=models.OptimizersConfigDiff(indexing_threshold=100),
+        quantization_config=quantization,
+    )
+    client.upload_collection(
+        name,
+        vectors=vectors,
+        payload=[{"tag": f"t{i % 10}"} for i in range(len(vectors))],
+        ids=list(range(len(vectors))),
+        wait=True,
+    )
+
+
+def recall(client, name, queries, **kw) -> float:
+    found = 0
+    for q in queries:
+        approx = client.query_points(name, query=q.tolist(), limit=10, **kw).points
+        exact = client.query_points(
+            name, query=q.tolist(), limit=10, search_params=models.SearchParams(exact=True),
+            query_filter=kw.get("query_filter"),
+        ).points
+        found += len({p.id for p in approx} & {p.id for p in exact})
+    return found / (10 * len(queries))
+
+
+def test_index_builds_in_the_background_and_keeps_recall(start_server):
+    server = start_server()
+    client = QdrantClient(url=server.url, timeout=60)
+    name = unique_name("ann")
+    rng = np.random.default_rng(5)
+    data = clustered(rng, N + 50)
+    vectors, queries = data[:N], data[N:]
+    load(client, name, vectors)
+    info = wait_green(client, name, N)
+    assert info.points_count == N
+    http = httpx.Client(base_url=server.url, timeout=30)
+    raw = http.get(f"/collections/{name}").json()["result"]["azimuth_indexing"]
+    table = raw["calibration"][""]
+    assert table and all(0.0 <= row["recall_at_10"] <= 1.0 for row in table)
+
+    assert recall(client, name, queries) >= 0.95
+    assert recall(client, name, queries, search_params=models.SearchParams(hnsw_ef=200)) >= 0.97
+    tag = models.Filter(must=[models.FieldCondition(key="tag", match=models.MatchValue(value="t3"))])
+    assert recall(client, name, queries, query_filter=tag) >= 0.95
+    for p in client.query_points(name, query=queries[0].tolist(), limit=10, query_filter=tag).points:
+        assert p.id % 10 == 3
+
+    # Azimuth's target_recall (raw HTTP: the client's SearchParams model has no such field).
+    body = {"query": queries[0].tolist(), "limit": 10, "params": {"target_recall": 0.9}}
+    r = http.post(f"/collections/{name}/points/query", json=body)
+    assert r.status_code == 200 and len(r.json()["result"]["points"]) == 10
+    bad = http.post(f"/collections/{name}/points/query", json={**body, "params": {"target_recall": 1.5}})
+    assert bad.status_code == 400 and "target_recall" in bad.json()["status"]["error"]
+
+    # The graph is loaded after a kill -9, not rebuilt: green at once with everything indexed.
+    http.close()
+    server.kill9()
+    server.restart()
+    client = QdrantClient(url=server.url, timeout=60)
+    info = client.get_collection(name)
+    assert info.status == models.CollectionStatus.GREEN
+    assert info.indexed_vectors_count == N
+    assert recall(client, name, queries[:20]) >= 0.95
+
+
+@pytest.mark.parametrize(
+    "quantization",
+    [
+        models.ScalarQuantization(scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8, quantile=0.99)),
+        models.BinaryQuantization(binary=models.BinaryQuantizationConfig()),
+    ],
+    ids=["int8", "binary"],
+)
+def test_quantized_collections_rescore(start_server, quantization):
+    server = start_server()
+    client = QdrantClient(url=server.url, timeout=60)
+    name = unique_name("quant")
+    rng = np.random.default_rng(8)
+    # One bit per dimension needs embedding-like widths to average out its error.
+    data = clustered(rng, N + 30, dim=128)
+    load(client, name, data[:N], quantization=quantization)
+    wait_green(client, name, N)
+    queries = data[N:]
+    assert recall(client, name, queries) >= 0.95
+    params = models.SearchParams(
+        hnsw_ef=128, quantization=models.QuantizationSearchParams(rescore=True, oversampling=12.0)
+    )
+    assert recall(client, name, queries, search_params=params) >= 0.95
+    ignore = models.SearchParams(quantization=models.QuantizationSearchParams(ignore=True))
+    assert recall(client, name, queries, search_params=ignore) >= 0.95
+    with pytest.raises(UnexpectedResponse) as e:
+        client.query_points(
+            name, query=queries[0].tolist(),
+            search_params=models.SearchParams(quantization=models.QuantizationSearchParams(oversampling=0.5)),
+        )
+    assert e.value.status_code == 400
