@@ -23,42 +23,37 @@ pub(crate) const CALIBRATION_K: usize = 10;
 const CALIBRATION_QUERIES: usize = 100;
 
 /// Quantized codes the walk uses instead of the f32 rows (rebuilt from the rows on load).
-pub(crate) enum Codes {
-    Int8(Int8Codes),
-    Binary(BinaryCodes),
-}
+pub(crate) struct Codes(quant::Codes);
 
 impl Codes {
     /// Codes for `quantization` of `col`, or `None` when there is none (or the metric has
     /// no binary estimator; product quantization is not implemented and searches f32).
     pub fn encode(col: &DenseColumn, metric: Metric, q: Option<&Quantization>) -> Option<Codes> {
-        match q? {
-            Quantization::Scalar { quantile, .. } => Some(Codes::Int8(Int8Codes::encode(
+        let codes = match q? {
+            Quantization::Scalar { quantile, .. } => quant::Codes::Int8(Int8Codes::encode(
                 &col.data,
                 col.dim,
                 metric,
                 quantile.unwrap_or(0.99),
-            ))),
+            )),
             Quantization::Binary { .. } => {
-                BinaryCodes::encode(&col.data, col.dim, metric).map(Codes::Binary)
+                quant::Codes::Binary(BinaryCodes::encode(&col.data, col.dim, metric)?)
             }
-            Quantization::Product { .. } => None,
-        }
+            Quantization::Product { .. } => return None,
+        };
+        Some(Codes(codes))
     }
 
     /// Candidates rescored per result when the request does not say.
     fn default_oversampling(&self) -> f32 {
-        match self {
-            Codes::Int8(_) => 3.0,
-            Codes::Binary(_) => 10.0,
+        match self.0 {
+            quant::Codes::Int8(_) => 3.0,
+            quant::Codes::Binary(_) => 10.0,
         }
     }
 
     pub fn memory_bytes(&self) -> usize {
-        match self {
-            Codes::Int8(c) => c.memory_bytes(),
-            Codes::Binary(c) => c.memory_bytes(),
-        }
+        self.0.memory_bytes()
     }
 }
 
@@ -108,37 +103,11 @@ impl VectorGraph {
                 .unwrap_or_else(|| codes.default_oversampling()),
         };
         if qp.rescore == Some(false) {
-            let found = match codes {
-                Codes::Int8(c) => self.hnsw.search_by(&c.query(query), k, ef, filter),
-                Codes::Binary(c) => self.hnsw.search_by(&c.query(query), k, ef, filter),
-            };
-            // Estimated distances, back in the metric's direction.
-            let flip = self.hnsw.metric() == Metric::Dot;
-            return found
-                .into_iter()
-                .map(|(r, d)| (r, if flip { -d } else { d }))
-                .collect();
+            return codes.0.search_estimated(&self.hnsw, query, k, ef, filter);
         }
-        match codes {
-            Codes::Int8(c) => quant::search_rescored(
-                &self.hnsw,
-                &c.query(query),
-                &col.data,
-                query,
-                k,
-                params,
-                filter,
-            ),
-            Codes::Binary(c) => quant::search_rescored(
-                &self.hnsw,
-                &c.query(query),
-                &col.data,
-                query,
-                k,
-                params,
-                filter,
-            ),
-        }
+        codes
+            .0
+            .search_rescored(&self.hnsw, &col.data, query, k, params, filter)
     }
 }
 

@@ -323,6 +323,64 @@ impl QueryDistance for BinaryQuery<'_> {
     }
 }
 
+/// Either kind of codes, with the walk dispatched once per search.
+#[derive(Clone, Debug)]
+pub enum Codes {
+    Int8(Int8Codes),
+    Binary(BinaryCodes),
+}
+
+impl Codes {
+    /// Heap bytes of the codes.
+    pub fn memory_bytes(&self) -> usize {
+        match self {
+            Codes::Int8(c) => c.memory_bytes(),
+            Codes::Binary(c) => c.memory_bytes(),
+        }
+    }
+
+    /// [`search_rescored`] with these codes.
+    pub fn search_rescored(
+        &self,
+        hnsw: &Hnsw,
+        data: &[f32],
+        query: &[f32],
+        k: usize,
+        params: QuantSearch,
+        filter: Option<&dyn Fn(u32) -> bool>,
+    ) -> Vec<(u32, f32)> {
+        match self {
+            Codes::Int8(c) => {
+                search_rescored(hnsw, &c.query(query), data, query, k, params, filter)
+            }
+            Codes::Binary(c) => {
+                search_rescored(hnsw, &c.query(query), data, query, k, params, filter)
+            }
+        }
+    }
+
+    /// The best `k` by the codes' estimates alone (no rescoring), as `(row, score)` in the
+    /// metric's natural units.
+    pub fn search_estimated(
+        &self,
+        hnsw: &Hnsw,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        filter: Option<&dyn Fn(u32) -> bool>,
+    ) -> Vec<(u32, f32)> {
+        let found = match self {
+            Codes::Int8(c) => hnsw.search_by(&c.query(query), k, ef, filter),
+            Codes::Binary(c) => hnsw.search_by(&c.query(query), k, ef, filter),
+        };
+        let flip = hnsw.metric() == Metric::Dot;
+        found
+            .into_iter()
+            .map(|(r, d)| (r, if flip { -d } else { d }))
+            .collect()
+    }
+}
+
 /// Walks `hnsw` with quantized distances `q`, then rescores the best `k · oversampling`
 /// candidates exactly from the f32 rows. Results: `(row, score)` in the metric's natural
 /// units, best first.

@@ -114,17 +114,12 @@ impl Searcher for Graph<'_> {
     }
 }
 
-enum Codes {
-    Int8(quant::Int8Codes),
-    Binary(quant::BinaryCodes),
-}
-
 /// A walk over quantized codes, rescored from the f32 rows. Its memory is the codes and the
 /// graph: the f32 rows are read only for the rescored candidates and may stay on disk.
 struct Quantized<'a> {
     data: &'a [f32],
     index: &'a azimuth_index::Hnsw,
-    codes: Codes,
+    codes: quant::Codes,
     oversampling: f32,
 }
 
@@ -134,35 +129,14 @@ impl Searcher for Quantized<'_> {
             ef,
             oversampling: self.oversampling,
         };
-        let found = match &self.codes {
-            Codes::Int8(c) => quant::search_rescored(
-                self.index,
-                &c.query(query),
-                self.data,
-                query,
-                k,
-                params,
-                None,
-            ),
-            Codes::Binary(c) => quant::search_rescored(
-                self.index,
-                &c.query(query),
-                self.data,
-                query,
-                k,
-                params,
-                None,
-            ),
-        };
+        let found = self
+            .codes
+            .search_rescored(self.index, self.data, query, k, params, None);
         found.into_iter().map(|(r, _)| r).collect()
     }
 
     fn memory_bytes(&self) -> usize {
-        self.index.memory_bytes()
-            + match &self.codes {
-                Codes::Int8(c) => c.memory_bytes(),
-                Codes::Binary(c) => c.memory_bytes(),
-            }
+        self.index.memory_bytes() + self.codes.memory_bytes()
     }
 }
 
@@ -368,7 +342,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             ("hnsw-int8", Some(g)) => Box::new(Quantized {
                 data: &base.data,
                 index: g,
-                codes: Codes::Int8(quant::Int8Codes::encode(
+                codes: quant::Codes::Int8(quant::Int8Codes::encode(
                     &base.data, base.cols, metric, 0.99,
                 )),
                 oversampling: a.oversampling.unwrap_or(4.0),
@@ -376,7 +350,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             ("hnsw-binary", Some(g)) => Box::new(Quantized {
                 data: &base.data,
                 index: g,
-                codes: Codes::Binary(
+                codes: quant::Codes::Binary(
                     quant::BinaryCodes::encode(&base.data, base.cols, metric)
                         .context("binary codes need cosine, dot or euclid")?,
                 ),
