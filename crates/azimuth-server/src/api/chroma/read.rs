@@ -1,10 +1,10 @@
-//! Record reads and deletes: `get` (insertion order, then limit/offset), `query` (exact
-//! nearest neighbours among the records the filters allow, distances as Chroma defines them),
+//! Record reads and deletes: `get` (insertion order, then limit/offset), `query` (nearest
+//! neighbours among the records the filters allow, distances as Chroma defines them),
 //! `delete` and `count`.
 
 use std::collections::{BTreeSet, HashSet};
 
-use azimuth_engine::filter::Condition;
+use azimuth_engine::filter::{Condition, FieldCondition, Match, ScalarValue};
 use azimuth_engine::{
     Collection, Distance, Filter, JsonPath, PayloadSelector, PointId, PointSelector, Record,
     ScoredPoint, ScrollRequest, SearchRequest, VectorSelector,
@@ -12,7 +12,7 @@ use azimuth_engine::{
 use serde_json::{json, Value};
 
 use super::error::{ChromaError, ChromaResult};
-use super::filter::{Where, DOCUMENT_KEY};
+use super::filter::{Cmp, MetaOp, Scalar, Where, DOCUMENT_KEY};
 use super::records::{
     dimension_error, distance, embedding_of, id_string, metadata_of, resolve_ids, NORM_KEY,
     SEQ_KEY, URI_KEY,
@@ -229,10 +229,16 @@ pub fn query(
         if let Some(q) = queries.iter().find(|q| q.len() != dim) {
             return Err(dimension_error(dim, q.len()));
         }
-        let allowed: Option<HashSet<PointId>> = if ids.is_some() || filter.is_some() {
-            Some(select(col, ids, filter)?.into_iter().collect())
-        } else {
-            None
+        let fast = match (ids, filter) {
+            (None, Some(f)) => verified_candidates(col, f, &queries, n_results)?,
+            _ => None,
+        };
+        let allowed: Option<HashSet<PointId>> = match fast {
+            Some(set) => Some(set),
+            None if ids.is_some() || filter.is_some() => {
+                Some(select(col, ids, filter)?.into_iter().collect())
+            }
+            None => None,
         };
         let limit = usize::try_from(n_results)
             .unwrap_or(usize::MAX)
@@ -287,6 +293,97 @@ pub fn query(
         "distances": if wants(include, Include::Distances) { Value::Array(dist_out) } else { Value::Null },
         "include": include_json(include),
     }))
+}
+
+/// The engine filter that admits every record `w` admits (and maybe more), for the forms
+/// whose Chroma semantics the engine's `match` covers: string `$eq` and `$in` (the engine
+/// also admits arrays holding the string, hence "superset"), `$and` of anything (conjuncts
+/// it cannot express are left out), `$or` of expressible forms. `None`: no restriction.
+fn superset_filter(w: &Where) -> Option<Filter> {
+    let condition = |w: &Where| -> Option<Condition> {
+        match w {
+            Where::Meta { key, op } if !key.starts_with('#') => {
+                let m = match op {
+                    MetaOp::Cmp(Cmp::Eq, Scalar::Str(s)) => {
+                        Match::Value(ScalarValue::Keyword(s.clone()))
+                    }
+                    MetaOp::In(list) => Match::Any(
+                        list.iter()
+                            .map(|v| match v {
+                                Scalar::Str(s) => Some(ScalarValue::Keyword(s.clone())),
+                                _ => None,
+                            })
+                            .collect::<Option<Vec<_>>>()?,
+                    ),
+                    _ => return None,
+                };
+                let mut fc = FieldCondition::new(JsonPath::key(key));
+                fc.r#match = Some(m);
+                Some(Condition::Field(fc))
+            }
+            Where::And(_) | Where::Or(_) => superset_filter(w).map(Condition::Filter),
+            Where::Meta { .. } | Where::Doc(_) => None,
+        }
+    };
+    match w {
+        Where::And(parts) => {
+            let must: Vec<Condition> = parts.iter().filter_map(condition).collect();
+            (!must.is_empty()).then(|| Filter {
+                must,
+                ..Filter::default()
+            })
+        }
+        Where::Or(parts) => Some(Filter {
+            should: parts.iter().map(condition).collect::<Option<Vec<_>>>()?,
+            ..Filter::default()
+        }),
+        single @ Where::Meta { .. } => Some(Filter {
+            must: vec![condition(single)?],
+            ..Filter::default()
+        }),
+        Where::Doc(_) => None,
+    }
+}
+
+/// The fast path of a filtered query: search with the engine filter that admits a superset
+/// of `w`'s records (payload indexes, the filter cache and value graphs serve it), then check
+/// every hit with `w` itself. When all hits pass, each query's best `n` allowed records are
+/// among them, so the union is a valid (small) allowed set; when any fails (an array
+/// holding the string, say), `None` sends the query down the exhaustive path.
+fn verified_candidates(
+    col: &Collection,
+    w: &Where,
+    queries: &[Vec<f32>],
+    n: u64,
+) -> ChromaResult<Option<HashSet<PointId>>> {
+    let Some(engine_filter) = superset_filter(w) else {
+        return Ok(None);
+    };
+    let limit = usize::try_from(n).unwrap_or(usize::MAX).min(col.len());
+    if limit == 0 {
+        return Ok(None);
+    }
+    let mut keys = BTreeSet::new();
+    w.keys(&mut keys);
+    let sel = PayloadSelector::Include(keys.into_iter().map(JsonPath::key).collect());
+    let reqs: Vec<SearchRequest> = queries
+        .iter()
+        .map(|q| SearchRequest {
+            filter: Some(engine_filter.clone()),
+            with_payload: sel.clone(),
+            ..SearchRequest::dense(q.clone(), limit)
+        })
+        .collect();
+    let mut out = HashSet::new();
+    for hits in col.search_batch(&reqs)? {
+        for h in hits {
+            if !h.payload.as_ref().is_some_and(|p| w.matches(p)) {
+                return Ok(None);
+            }
+            out.insert(h.id);
+        }
+    }
+    Ok(Some(out))
 }
 
 /// `delete`: by ids, by filter (optionally the first `limit` matches), or both. Returns the
