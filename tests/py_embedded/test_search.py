@@ -140,3 +140,24 @@ def test_empty_collection_and_batch(db: azimuth.Database) -> None:
     assert c.search(np.zeros((0, 3), dtype=np.float32)) == []
     ids, scores = c.search_numpy(np.ones((2, 3)), k=2)
     assert ids.tolist() == [[-1, -1], [-1, -1]] and np.isnan(scores).all()
+
+
+def test_ann_index_builds_and_keeps_recall(db: azimuth.Database, rng: np.random.Generator) -> None:
+    # 12,000 × 256 is above the default indexing threshold (10,000 KiB of vectors).
+    centres = rng.standard_normal((50, 256)).astype(np.float32)
+    data = centres[rng.integers(0, 50, 12_100)] + 0.5 * rng.standard_normal((12_100, 256)).astype(np.float32)
+    base, queries = data[:12_000], data[12_000:]
+    c = db.create_collection("ann", dim=256, metric="cosine")
+    c.upsert(np.arange(12_000), base)
+    c.build_index()
+    info = c.info()
+    assert info["indexed_vectors"] == 12_000
+    assert info["indexing_pending"] is False
+    table = info["recall_calibration"][""]
+    assert table and all(0.0 <= r <= 1.0 for _, r in table)
+    approx, _ = c.search_numpy(queries, k=10)
+    exact = [[h.id for h in hits] for hits in c.search(queries, k=10, exact=True)]
+    found = sum(len(set(a.tolist()) & set(e)) for a, e in zip(approx, exact))
+    assert found / (10 * len(queries)) >= 0.95
+    wide = c.search(queries[0], k=10, ef=256)
+    assert len({h.id for h in wide} & set(exact[0])) >= 9

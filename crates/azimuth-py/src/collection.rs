@@ -572,7 +572,21 @@ impl Collection {
             schema.set_item(idx.key.to_string(), idx.schema.name())?;
         }
         d.set_item("payload_schema", schema)?;
+        let ix = &info.indexing;
+        d.set_item("indexed_vectors", ix.indexed_vectors)?;
+        d.set_item("indexing_pending", ix.pending)?;
+        let calibration = PyDict::new(py);
+        for (name, table) in &ix.calibration {
+            calibration.set_item(name, table.clone())?;
+        }
+        d.set_item("recall_calibration", calibration)?;
         Ok(d)
+    }
+
+    /// Builds the ANN index now (seals recent writes, merges, builds graphs) instead of
+    /// waiting for the background indexer, which starts once writes pause for a second.
+    fn build_index(&self, py: Python<'_>) -> PyResult<()> {
+        self.run(py, |c| c.build_indexes())
     }
 
     /// Seals recent writes into a segment file (writes are durable without it).
