@@ -72,6 +72,9 @@ impl SearchRequest {
     }
 }
 
+/// Smallest batch [`Collection::search_batch`] spreads over threads.
+const PARALLEL_BATCH: usize = 8;
+
 /// A hit before it is materialised: score, segment, row.
 type Hit = (f32, u64, u32);
 
@@ -84,10 +87,43 @@ impl Collection {
     }
 
     /// Several searches against one consistent view.
+    /// Batches of at least [`PARALLEL_BATCH`] requests are spread over the CPU's cores.
     pub fn search_batch(&self, reqs: &[SearchRequest]) -> Result<Vec<Vec<ScoredPoint>>> {
         self.check_alive()?;
         let st = self.state.read();
-        reqs.iter().map(|r| self.search_locked(&st, r)).collect()
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if reqs.len() < PARALLEL_BATCH || threads < 2 {
+            return reqs.iter().map(|r| self.search_locked(&st, r)).collect();
+        }
+        let chunk = reqs.len().div_ceil(threads);
+        let st = &*st;
+        let parts: Vec<Result<Vec<Vec<ScoredPoint>>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = reqs
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|r| self.search_locked(st, r))
+                            .collect::<Result<Vec<_>>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(crate::error::Error::Internal(
+                            "a search thread panicked".into(),
+                        ))
+                    })
+                })
+                .collect()
+        });
+        let mut out = Vec::with_capacity(reqs.len());
+        for part in parts {
+            out.extend(part?);
+        }
+        Ok(out)
     }
 
     /// The recall@10 the graphs measured when they were built, at the ef this request would
