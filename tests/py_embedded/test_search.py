@@ -117,7 +117,7 @@ def test_search_options(db: azimuth.Database) -> None:
     h = c.search([4], k=1, with_payload=False)[0]
     assert h.payload is None and h.vector is None
     assert repr(h) == "Hit(id=4, score=0.0, payload=None)"
-    # Index parameters are accepted (the search is exact either way).
+    # Index parameters are accepted (this collection is too small to index, so exact).
     assert [x.id for x in c.search([4.2], k=3, ef=16)] == [4, 5, 3]
     assert [x.id for x in c.search([4.2], k=3, exact=True)] == [4, 5, 3]
     ids, _ = c.search_numpy([[4.2]], k=3, ef=1, exact=True)

@@ -292,8 +292,8 @@ impl Collection {
 
     /// Nearest points to `query`: a 1-D vector gives a list of `Hit`, a 2-D array (one
     /// query per row) a list of lists. `filter` is a dict in Qdrant's filter grammar.
-    /// `ef` (≥ 1) widens the HNSW beam and `exact=True` bypasses the index; the search is
-    /// exact today, so both are checked and accepted. `score_threshold` keeps only hits
+    /// `ef` (≥ 1) widens the HNSW beam and `exact=True` bypasses the index (segments too
+    /// small to index are always scanned exactly). `score_threshold` keeps only hits
     /// better than it; `offset` skips the best ones (paging).
     #[pyo3(signature = (query, k = 10, filter = None, *, ef = None, exact = false, score_threshold = None, offset = 0, with_payload = None, with_vectors = false, using = None))]
     #[allow(clippy::too_many_arguments)]
