@@ -375,7 +375,10 @@ def test_random_operations_match_chromadb(reference, server):
     # The comparison is not vacuous: many reads return records, many bad calls raise.
     assert c.get("get with results", 0) >= 50 and c.get("query with results", 0) >= 50, c
     assert c.get("errors raised", 0) >= 20, c
-    assert c.get("reference missed a neighbour", 0) <= max(2, c["query"] // 50), c
+    # Every counted miss was checked above (Azimuth at least as near at every rank); the bound
+    # only keeps the comparison from becoming vacuous. chromadb's HNSW build is nondeterministic,
+    # so its miss rate varies from run to run (0-4 in 160 queries has been seen).
+    assert c.get("reference missed a neighbour", 0) <= max(5, c["query"] // 10), c
 
 
 def fresh_clients(reference, server, tag):
