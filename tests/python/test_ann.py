@@ -134,3 +134,68 @@ def test_quantized_collections_rescore(start_server, quantization):
             search_params=models.SearchParams(quantization=models.QuantizationSearchParams(oversampling=0.5)),
         )
     assert e.value.status_code == 400
+
+
+def test_update_collection_applies_and_persists_settings(start_server, tmp_path):
+    """PATCH /collections/{name}: the bulk-load pattern (indexing off, upload, indexing on),
+    HNSW and quantization changes rebuilding the graph, metadata merging, on_disk flags —
+    all visible in collection info and still there after a restart."""
+    server = start_server(tmp_path)
+    client = QdrantClient(url=server.url, timeout=60)
+    name = unique_name("patch")
+    rng = np.random.default_rng(9)
+    data = clustered(rng, 2030)
+    vectors, queries = data[:2000], data[2000:]
+    client.create_collection(
+        name,
+        vectors_config=models.VectorParams(size=DIM, distance=models.Distance.COSINE),
+        optimizers_config=models.OptimizersConfigDiff(indexing_threshold=0),
+        metadata={"owner": "a", "stage": "load"},
+    )
+    client.upload_collection(name, vectors=vectors, ids=list(range(2000)), wait=True)
+    time.sleep(1.5)  # the indexer would have started by now if indexing were on
+    info = client.get_collection(name)
+    assert info.status == models.CollectionStatus.GREEN and info.indexed_vectors_count == 0
+
+    assert client.update_collection(name, optimizers_config=models.OptimizersConfigDiff(indexing_threshold=10))
+    info = wait_green(client, name, 2000)
+    assert info.config.optimizer_config.indexing_threshold == 10
+    assert recall(client, name, queries) >= 0.95
+
+    assert client.update_collection(
+        name,
+        hnsw_config=models.HnswConfigDiff(ef_construct=64, m=8),
+        quantization_config=models.ScalarQuantization(scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8)),
+        vectors_config={"": models.VectorParamsDiff(on_disk=True)},
+        metadata={"stage": "serve", "owner": None, "n": 1},
+    )
+    info = wait_green(client, name, 2000)  # the graph was dropped and built again
+    assert (info.config.hnsw_config.m, info.config.hnsw_config.ef_construct) == (8, 64)
+    assert isinstance(info.config.quantization_config, models.ScalarQuantization)
+    assert info.config.params.vectors.on_disk is True
+    assert info.config.metadata == {"stage": "serve", "n": 1}
+    assert recall(client, name, queries) >= 0.9
+
+    # Bad updates change nothing.
+    for bad in (
+        {"vectors": {"nope": {"on_disk": True}}},
+        {"hnsw_config": {"m": -1}},
+        {"optimizers_config": {"deleted_threshold": 3}},
+        {"quantization_config": {"nonsense": {}}},
+        {"metadata": 5},
+    ):
+        r = httpx.patch(f"{server.url}/collections/{name}", json=bad)
+        assert r.status_code in (400, 422), (bad, r.text)
+    r = httpx.patch(f"{server.url}/collections/no_such_collection", json={"metadata": {"a": 1}})
+    assert r.status_code == 404
+
+    server.stop()
+    server = start_server(tmp_path)
+    client = QdrantClient(url=server.url, timeout=60)
+    info = wait_green(client, name, 2000)
+    assert (info.config.hnsw_config.m, info.config.hnsw_config.ef_construct) == (8, 64)
+    assert info.config.optimizer_config.indexing_threshold == 10
+    assert info.config.metadata == {"stage": "serve", "n": 1}
+    assert isinstance(info.config.quantization_config, models.ScalarQuantization)
+    client.update_collection(name, quantization_config=models.Disabled.DISABLED)
+    assert client.get_collection(name).config.quantization_config is None

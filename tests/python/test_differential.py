@@ -339,23 +339,28 @@ def record_diff(a, b) -> str | None:
     return None
 
 
-def compare_scored(local_pts, server_pts, local_full, offset: int, limit: int) -> str | None:
-    """Compare a page of scored points, letting equal scores (within TIE_TOL) swap order."""
+def compare_scored(local_pts, server_pts, local_full, offset: int, limit: int, rel: float = 0.0) -> str | None:
+    """Compare a page of scored points, letting equal scores (within TIE_TOL) swap order.
+    `rel` adds a relative tolerance for scores the oracle computes in float64 (formulas)."""
     if len(local_pts) != len(server_pts):
         return f"length {len(local_pts)} != {len(server_pts)}"
     full_score = {p.id: p.score for p in local_full}
+
+    def far(x: float, y: float) -> bool:
+        return abs(x - y) > SCORE_TOL + rel * max(abs(x), abs(y))
+
     for i, (a, b) in enumerate(zip(local_pts, server_pts)):
-        if abs(a.score - b.score) > SCORE_TOL:
+        if far(a.score, b.score):
             return f"score at rank {i}: {a.score} != {b.score}"
         if b.id not in full_score:
             return f"server returned {b.id!r} that the oracle does not rank at all"
-        if abs(full_score[b.id] - b.score) > SCORE_TOL:
+        if far(full_score[b.id], b.score):
             return f"server score for {b.id!r} is {b.score}, oracle says {full_score[b.id]}"
     # group equal scores; interior groups must hold the same ids, edge groups may differ
     i, n = 0, len(local_pts)
     while i < n:
         j = i
-        while j + 1 < n and abs(local_pts[j + 1].score - local_pts[i].score) <= TIE_TOL:
+        while j + 1 < n and abs(local_pts[j + 1].score - local_pts[i].score) <= TIE_TOL + rel * abs(local_pts[i].score):
             j += 1
         touches_edge = (i == 0 and offset > 0) or (j == n - 1 and n == limit)
         la = {p.id for p in local_pts[i : j + 1]}
@@ -619,9 +624,14 @@ class Harness:
         if r.random() < 0.3:
             pos.append(rand_vector(r))
         neg = r.sample(ex, r.randint(0, 1))
+        if r.random() < 0.2:
+            neg.append(self.fresh_vector())
+        strategy = r.choice([None, *models.RecommendStrategy])
+        if strategy in (models.RecommendStrategy.BEST_SCORE, models.RecommendStrategy.SUM_SCORES) and r.random() < 0.2:
+            pos = []  # negatives alone are allowed with these strategies
         flt = rand_filter(r, ex) if r.random() < 0.4 else None
         limit = r.randint(1, 10)
-        q = models.RecommendQuery(recommend=models.RecommendInput(positive=pos, negative=neg or None))
+        q = models.RecommendQuery(recommend=models.RecommendInput(positive=pos, negative=neg or None, strategy=strategy))
         op = f"query_points(recommend={fmt(q)}, limit={limit})"
         ok, lres, sres = self.both(
             op, lambda c: c.query_points(self.name, query=q, query_filter=flt, limit=limit, search_params=self.exact(c)).points, flt=flt
@@ -632,6 +642,137 @@ class Harness:
         d = compare_scored(lres, sres, full, 0, limit)
         if d:
             self.mismatch(op, d, lres, sres, flt)
+
+    def fresh_vector(self) -> list[float]:
+        """A vector no stored point has: the oracle scores given vectors in float64 and stored
+        ones in float32, so an exact tie between an example and a stored vector (which best
+        score and discovery resolve by strict comparison) could come out either way there."""
+        return [round(self.r.uniform(-1, 1), 4) for _ in range(DIM)]
+
+    def example(self, ex: list) -> Any:
+        return self.r.choice(ex) if self.r.random() < 0.6 else self.fresh_vector()
+
+    def context_pair(self, ex: list) -> models.ContextPair:
+        """Two examples with different vectors: for equal ones the oracle's float64 cosine
+        (which renormalises in place) breaks the exact tie Qdrant's float32 keeps."""
+        while True:
+            pos, neg = self.example(ex), self.example(ex)
+            vecs = [
+                self.local.retrieve(self.name, [e], with_vectors=True)[0].vector if not isinstance(e, list) else e
+                for e in (pos, neg)
+            ]
+            if vecs[0] != vecs[1]:
+                return models.ContextPair(positive=pos, negative=neg)
+
+    def op_discover(self):
+        """Discovery (target + context pairs) and context-only queries, ids or vectors."""
+        r = self.r
+        ex = self.existing()
+        if len(ex) < 4:
+            return
+        pairs = [self.context_pair(ex) for _ in range(r.randint(1, 3))]
+        if r.random() < 0.6:
+            q: Any = models.DiscoverQuery(discover=models.DiscoverInput(target=self.example(ex), context=pairs))
+        else:
+            q = models.ContextQuery(context=pairs)
+        flt = rand_filter(r, ex) if r.random() < 0.4 else None
+        limit = r.randint(1, 10)
+        op = f"query_points({fmt(q)}, limit={limit})"
+        ok, lres, sres = self.both(
+            op, lambda c: c.query_points(self.name, query=q, query_filter=flt, limit=limit, search_params=self.exact(c)).points, flt=flt
+        )
+        if not ok:
+            return
+        full = self.local.query_points(self.name, query=q, query_filter=flt, limit=10_000).points
+        d = compare_scored(lres, sres, full, 0, limit, rel=1e-5)
+        if d:
+            self.mismatch(op, d, lres, sres, flt)
+
+    def op_mmr(self):
+        """Nearest with maximal-marginal-relevance re-ranking. Ties in relevance may be broken
+        differently (the candidates come in a different order), so compare the score sequence."""
+        r = self.r
+        limit = r.randint(1, 8)
+        q = models.NearestQuery(
+            nearest=[round(r.uniform(-1, 1), 4) for _ in range(DIM)],
+            mmr=models.Mmr(diversity=round(r.random(), 2), candidates_limit=r.randint(limit, 20)),
+        )
+        op = f"query_points({fmt(q)}, limit={limit})"
+        ok, lres, sres = self.both(
+            op, lambda c: c.query_points(self.name, query=q, limit=limit, search_params=self.exact(c)).points
+        )
+        if not ok:
+            return
+        ls, ss = [p.score for p in lres], [p.score for p in sres]
+        if len(ls) != len(ss) or any(abs(a - b) > SCORE_TOL for a, b in zip(ls, ss)):
+            self.mismatch(op, "mmr picks differ", lres, sres)
+
+    def rand_expression(self, depth: int = 0) -> Any:
+        r = self.r
+        leaves = [
+            lambda: "$score",
+            lambda: "$score[1]",
+            lambda: round(r.uniform(-2, 2), 2),
+            lambda: r.choice(["a", "b", "obj.x", "o"]),
+            lambda: models.FieldCondition(key="c", match=models.MatchValue(value=r.choice(WORDS))),
+            lambda: models.FieldCondition(key="a", range=models.Range(gte=r.randint(-3, 6))),
+            lambda: models.GeoDistance(
+                geo_distance=models.GeoDistanceParams(origin=models.GeoPoint(lat=r.uniform(-20, 20), lon=r.uniform(-20, 20)), to="loc")
+            ),
+            lambda: models.ExpDecayExpression(
+                exp_decay=models.DecayParamsExpression(
+                    x=models.DatetimeKeyExpression(datetime_key="ts"),
+                    target=models.DatetimeExpression(datetime="2026-01-05T00:00:00Z"),
+                    scale=86400.0 * r.randint(1, 5),
+                )
+            ),
+        ]
+        if depth >= 2 or r.random() < 0.4:
+            return r.choice(leaves)()
+        sub = lambda: self.rand_expression(depth + 1)  # noqa: E731
+        ops = [
+            lambda: models.SumExpression(sum=[sub() for _ in range(r.randint(1, 3))]),
+            lambda: models.MultExpression(mult=[sub() for _ in range(r.randint(1, 3))]),
+            lambda: models.NegExpression(neg=sub()),
+            lambda: models.AbsExpression(abs=sub()),
+            lambda: models.DivExpression(div=models.DivParams(left=sub(), right=sub(), by_zero_default=r.choice([None, 0.0]))),
+            lambda: models.SqrtExpression(sqrt=sub()),
+            lambda: models.LnExpression(ln=sub()),
+            lambda: models.GaussDecayExpression(gauss_decay=models.DecayParamsExpression(x=sub(), scale=r.uniform(0.5, 3))),
+            lambda: models.LinDecayExpression(lin_decay=models.DecayParamsExpression(x=sub(), target=sub(), midpoint=r.random())),
+        ]
+        return r.choice(ops)()
+
+    def op_formula(self):
+        """Prefetches re-scored by a random formula over scores, payload values, conditions,
+        geo distances, datetimes and decays; bad formulas must fail on both sides."""
+        r = self.r
+        ex = self.existing()
+        # Prefetches take every passing point: a cut through points with equal scores (the
+        # data repeats vectors) would make the candidate sets differ legitimately.
+        prefetch = [
+            models.Prefetch(query=self.fresh_vector(), limit=1000, filter=rand_filter(r, ex) if r.random() < 0.3 else None)
+            for _ in range(r.randint(1, 2))
+        ]
+        defaults = {}
+        for key, value in (("a", 1), ("b", 0.5), ("o", 2), ("loc", {"lat": 0.0, "lon": 0.0}), ("ts", "2026-01-03T00:00:00Z"), ("$score[1]", 0.25)):
+            if r.random() < 0.5:
+                defaults[key] = value
+        q = models.FormulaQuery(formula=self.rand_expression(), defaults=defaults)
+        limit = r.randint(1, 10)
+        op = f"query_points(prefetch={fmt(prefetch)}, {fmt(q)}, limit={limit})"
+
+        def run(c):
+            pf = [p.model_copy(update={"params": self.exact(c)}) for p in prefetch]
+            return c.query_points(self.name, prefetch=pf, query=q, limit=limit).points
+
+        ok, lres, sres = self.both(op, run)
+        if not ok:
+            return
+        full = self.local.query_points(self.name, prefetch=prefetch, query=q, limit=10_000).points
+        d = compare_scored(lres, sres, full, 0, limit, rel=1e-5)
+        if d:
+            self.mismatch(op, d, lres, sres)
 
     def op_query_batch(self):
         r = self.r
@@ -774,7 +915,10 @@ class Harness:
         ("delete_vectors", 1),
         ("query", 22),
         ("query_batch", 4),
-        ("recommend", 4),
+        ("recommend", 5),
+        ("discover", 4),
+        ("mmr", 3),
+        ("formula", 5),
         ("scroll", 10),
         ("scroll_order_by", 4),
         ("count", 10),

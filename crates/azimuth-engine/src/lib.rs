@@ -25,9 +25,9 @@ mod storage;
 mod types;
 
 pub use collection::{
-    Collection, CollectionInfo, FacetHit, IndexerOptions, IndexingInfo, OrderBy, PayloadIndexInfo,
-    QuantizationParams, QueryVector, ScrollRequest, ScrollResult, SearchParams, SearchRequest,
-    UpsertMode, UpsertOptions, WriteLimits,
+    Collection, CollectionInfo, ContextPair, ExampleQuery, FacetHit, IndexerOptions, IndexingInfo,
+    Mmr, OrderBy, PayloadIndexInfo, QuantizationParams, QueryVector, ScrollRequest, ScrollResult,
+    SearchParams, SearchRequest, UpsertMode, UpsertOptions, WriteLimits,
 };
 pub use config::{
     CollectionConfig, HnswParams, OptimizerParams, Quantization, SparseVectorParams, VectorParams,

@@ -26,6 +26,7 @@ impl Collection {
     }
 
     pub(super) fn checkpoint_locked(&self, st: &mut State) -> Result<()> {
+        let config = self.config();
         let (Some(dir), Some(wal)) = (&self.dir, &self.wal) else {
             return Ok(());
         };
@@ -35,7 +36,7 @@ impl Collection {
             return Ok(());
         }
         if st.mutable().rows() > 0 {
-            let data = st.mutable().live_data(&self.config);
+            let data = st.mutable().live_data(&config);
             let id = st.mutable_id;
             if data.rows() > 0 {
                 dir.write_segment(id, &data)?;
@@ -45,7 +46,7 @@ impl Collection {
                 let seg = Segment::new(id, data, &st.schema);
                 st.install(seg);
             }
-            st.new_mutable(&self.config);
+            st.new_mutable(&config);
         }
         st.segments
             .retain(|&id, seg| seg.live > 0 || id == st.mutable_id);
@@ -105,25 +106,27 @@ impl Collection {
     /// In memory there are no files: sealing just moves the mutable segment's live rows
     /// into a sealed segment (which the indexer may then index).
     pub(super) fn seal_in_memory(&self, st: &mut State) {
+        let config = self.config();
         if st.mutable().rows() == 0 {
             return;
         }
-        let data = st.mutable().live_data(&self.config);
+        let data = st.mutable().live_data(&config);
         let id = st.mutable_id;
         st.segments.remove(&id);
         if data.rows() > 0 {
             let seg = Segment::new(id, data, &st.schema);
             st.install(seg);
         }
-        st.new_mutable(&self.config);
+        st.new_mutable(&config);
     }
 
     /// Rewrites sealed segments with many tombstones and merges small ones while there are
     /// more than the configured number. Returns true when it changed anything.
     pub fn optimize(&self) -> Result<bool> {
+        let config = self.config();
         self.check_alive()?;
         let mut st = self.state.write();
-        let picked = pick_merge(&st, &self.config);
+        let picked = pick_merge(&st, &config);
         if picked.is_empty() {
             return Ok(false);
         }
@@ -134,10 +137,11 @@ impl Collection {
     /// Replaces the sealed segments `picked` by one holding their live rows (without graphs;
     /// the indexer builds them again).
     pub(super) fn merge_locked(&self, st: &mut State, picked: &[u64]) -> Result<()> {
-        let mut data = SegmentData::empty(&self.config);
+        let config = self.config();
+        let mut data = SegmentData::empty(&config);
         for id in picked {
             if let Some(seg) = st.segments.get(id) {
-                append(&mut data, seg.live_data(&self.config));
+                append(&mut data, seg.live_data(&config));
             }
         }
         let new_id = st.next_segment_id;

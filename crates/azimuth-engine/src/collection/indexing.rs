@@ -92,8 +92,9 @@ impl Collection {
     /// Does one step of pending indexing work (see the module docs). Returns whether it did
     /// anything; false when there is nothing to do or writes have not paused yet.
     pub fn index_step(&self, options: &IndexerOptions) -> Result<bool> {
+        let config = self.config();
         self.check_alive()?;
-        let work = pending_work(&self.state.read(), &self.config);
+        let work = pending_work(&self.state.read(), &config);
         let mut since = self.index_pending_since.lock();
         let Some(work) = work else {
             *since = None;
@@ -146,15 +147,15 @@ impl Collection {
     }
 
     pub(super) fn indexing_info(&self, st: &State) -> IndexingInfo {
-        let indexed_names: Vec<&String> = self
-            .config
+        let config = self.config();
+        let indexed_names: Vec<&String> = config
             .vectors
             .keys()
-            .filter(|n| ann::threshold_rows(&self.config, n).is_some())
+            .filter(|n| ann::threshold_rows(&config, n).is_some())
             .collect();
         let mut info = IndexingInfo {
             indexable_vectors: st.live_points() * indexed_names.len(),
-            pending: pending_work(st, &self.config).is_some(),
+            pending: pending_work(st, &config).is_some(),
             ..Default::default()
         };
         for seg in st.segments.values() {
@@ -203,6 +204,7 @@ impl Collection {
     /// Builds segment `segment`'s graph for vector `name` outside the lock, persists it and
     /// installs it if the segment is still there.
     fn build_graph(&self, segment: u64, name: &str, threads: usize) -> Result<bool> {
+        let config = self.config();
         let (data, deleted) = {
             let st = self.state.read();
             let Some(seg) = st.segments.get(&segment) else {
@@ -210,16 +212,10 @@ impl Collection {
             };
             (seg.data.clone(), seg.deleted.clone())
         };
-        let (Some(col), Some(params)) = (data.dense.get(name), self.config.vectors.get(name))
-        else {
+        let (Some(col), Some(params)) = (data.dense.get(name), config.vectors.get(name)) else {
             return Ok(false);
         };
-        let vector_no = self
-            .config
-            .vectors
-            .keys()
-            .position(|n| n == name)
-            .unwrap_or(0);
+        let vector_no = config.vectors.keys().position(|n| n == name).unwrap_or(0);
         let threads = match threads {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
@@ -230,12 +226,12 @@ impl Collection {
         });
         *self.building.lock() = Some(build.clone());
         let usable = |r: u32| !deleted[r as usize] && col.present[r as usize];
-        let hnsw_params = ann::params_for(&self.config, name);
+        let hnsw_params = ann::params_for(&config, name);
         let built = ann::build(
             col,
             params.distance,
             hnsw_params,
-            ann::quantization_for(&self.config, name),
+            ann::quantization_for(&config, name),
             threads,
             &build.control,
             usable,
@@ -248,8 +244,16 @@ impl Collection {
             dir.write_graph(segment, vector_no, name, &graph)?;
         }
         let mut st = self.state.write();
+        // A configuration update while this was building may have changed what the graph
+        // should be; then it is discarded and the indexer builds it again.
+        let now = self.config();
+        let still_wanted = {
+            let p = ann::params_for(&now, name);
+            (p.m, p.ef_construct) == (hnsw_params.m, hnsw_params.ef_construct)
+                && ann::quantization_for(&now, name) == ann::quantization_for(&config, name)
+        };
         match st.segments.get_mut(&segment) {
-            Some(seg) if Arc::ptr_eq(&seg.data, &data) => {
+            Some(seg) if still_wanted && Arc::ptr_eq(&seg.data, &data) => {
                 seg.graphs.insert(name.to_string(), Arc::new(graph));
             }
             _ => {
@@ -276,7 +280,8 @@ impl Collection {
         key: &JsonPath,
         threads: usize,
     ) -> Result<bool> {
-        let full_scan = ann::full_scan_rows(&self.config, name);
+        let config = self.config();
+        let full_scan = ann::full_scan_rows(&config, name);
         let (data, groups) = {
             let st = self.state.read();
             let Some(seg) = st.segments.get(&segment) else {
@@ -292,8 +297,7 @@ impl Collection {
                 .collect();
             (seg.data.clone(), groups)
         };
-        let (Some(col), Some(params)) = (data.dense.get(name), self.config.vectors.get(name))
-        else {
+        let (Some(col), Some(params)) = (data.dense.get(name), config.vectors.get(name)) else {
             return Ok(false);
         };
         let threads = match threads {
@@ -305,7 +309,7 @@ impl Collection {
             control: BuildControl::new(),
         });
         *self.building.lock() = Some(build.clone());
-        let hnsw_params = ann::params_for(&self.config, name);
+        let hnsw_params = ann::params_for(&config, name);
         let mut built = Vec::new();
         for (k, rows) in groups {
             let g = ann::ValueGraph::build(

@@ -2,6 +2,7 @@
 //! exact search, checkpoints and merges.
 
 mod checkpoint;
+mod examples;
 mod indexing;
 mod read;
 mod search;
@@ -24,6 +25,7 @@ use crate::storage::{CollectionDir, Wal};
 use state::State;
 
 pub use crate::ann::QuantizationParams;
+pub use examples::{ContextPair, ExampleQuery, Mmr};
 pub use indexing::{IndexerOptions, IndexingInfo};
 pub use read::{FacetHit, OrderBy, ScrollRequest, ScrollResult};
 pub use search::{QueryVector, SearchParams, SearchRequest};
@@ -77,7 +79,9 @@ pub struct CollectionInfo {
 /// A named set of points. Shared by reference (`Arc<Collection>`); all methods take `&self`.
 pub struct Collection {
     name: String,
-    config: CollectionConfig,
+    /// Replaced whole by [`Collection::update_config`]; a leaf lock (never held while
+    /// taking another).
+    config: RwLock<Arc<CollectionConfig>>,
     dir: Option<CollectionDir>,
     wal: Option<Wal>,
     state: RwLock<State>,
@@ -100,7 +104,7 @@ impl Collection {
         let state = State::new(&config);
         Collection {
             name,
-            config,
+            config: RwLock::new(Arc::new(config)),
             dir: None,
             wal: None,
             state: RwLock::new(state),
@@ -164,7 +168,7 @@ impl Collection {
         }
         Ok(Collection {
             name: stored.name,
-            config,
+            config: RwLock::new(Arc::new(config)),
             dir: Some(dir),
             wal: Some(wal),
             state: RwLock::new(state),
@@ -180,8 +184,73 @@ impl Collection {
         &self.name
     }
 
-    pub fn config(&self) -> &CollectionConfig {
-        &self.config
+    /// The configuration as it is now. Vector spaces never change; tuning may
+    /// ([`Collection::update_config`]), so long operations read it once and keep the copy.
+    pub fn config(&self) -> Arc<CollectionConfig> {
+        self.config.read().clone()
+    }
+
+    /// Replaces the tunable part of the configuration — HNSW and optimizer parameters,
+    /// quantization (collection-wide and per vector), `on_disk` flags, sparse index options,
+    /// metadata — and persists it (the CONFIG file is replaced atomically). Vector names,
+    /// sizes and distances cannot change. A dense vector whose graph parameters (`m`,
+    /// `ef_construct`) or quantization change loses its graphs, which the background indexer
+    /// builds again; other changes (thresholds, metadata) apply from the next search or
+    /// indexing step.
+    pub fn update_config(&self, new: CollectionConfig) -> Result<()> {
+        self.check_alive()?;
+        new.validate()?;
+        let old = self.config();
+        let same_shape = old.single_unnamed == new.single_unnamed
+            && old.vectors.len() == new.vectors.len()
+            && old
+                .vectors
+                .iter()
+                .zip(&new.vectors)
+                .all(|((a, x), (b, y))| a == b && x.size == y.size && x.distance == y.distance)
+            && old.sparse_vectors.keys().eq(new.sparse_vectors.keys());
+        if !same_shape {
+            return Err(Error::invalid(
+                "vector names, sizes and distances cannot be changed after a collection is created",
+            ));
+        }
+        let rebuild: Vec<(usize, String)> = old
+            .vectors
+            .keys()
+            .enumerate()
+            .filter(|(_, n)| {
+                let (a, b) = (
+                    crate::ann::params_for(&old, n),
+                    crate::ann::params_for(&new, n),
+                );
+                (a.m, a.ef_construct) != (b.m, b.ef_construct)
+                    || crate::ann::quantization_for(&old, n)
+                        != crate::ann::quantization_for(&new, n)
+            })
+            .map(|(i, n)| (i, n.clone()))
+            .collect();
+        let mut st = self.state.write();
+        if let Some(dir) = &self.dir {
+            dir.write_config(&crate::storage::StoredConfig {
+                name: self.name.clone(),
+                config: new.clone(),
+            })?;
+        }
+        if !rebuild.is_empty() {
+            self.cancel_indexing();
+            for seg in st.segments.values_mut() {
+                for (no, name) in &rebuild {
+                    if seg.graphs.remove(name).is_some() {
+                        if let Some(dir) = &self.dir {
+                            dir.remove_graph(seg.id, *no)?;
+                        }
+                    }
+                }
+            }
+        }
+        *self.config.write() = Arc::new(new);
+        drop(st);
+        Ok(())
     }
 
     pub(crate) fn dir(&self) -> Option<&CollectionDir> {
@@ -222,7 +291,7 @@ impl Collection {
         }
         CollectionInfo {
             name: self.name.clone(),
-            config: self.config.clone(),
+            config: (*self.config()).clone(),
             points_count: st.live_points(),
             segments_count: st.segments.len(),
             unsealed_points: st.mutable().live,

@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 use azimuth_index::distance::Metric;
 use azimuth_index::flat;
 
+use super::examples::{mmr_order, ExampleQuery, ExampleWalk, Mmr};
 use super::read::{select_payload, select_vectors};
 use super::state::State;
 use super::Collection;
@@ -22,6 +23,9 @@ use crate::types::Distance;
 pub enum QueryVector {
     Dense(Vec<f32>),
     Sparse(SparseVector),
+    /// Scored against several dense examples (recommend by best or summed score, discover,
+    /// context); higher scores are better whatever the metric.
+    Examples(ExampleQuery),
 }
 
 /// How a search may use the ANN index.
@@ -126,15 +130,81 @@ impl Collection {
         Ok(out)
     }
 
+    /// A nearest-neighbour search re-ranked for diversity (maximal marginal relevance): the
+    /// `mmr.candidates` nearest points (default `offset + limit`), then, one at a time, the
+    /// candidate with the best `(1 − diversity) · relevance − diversity · similarity to the
+    /// nearest one already picked`. Scores stay the query's; `offset` skips picks.
+    pub fn search_mmr(&self, req: &SearchRequest, mmr: &Mmr) -> Result<Vec<ScoredPoint>> {
+        let config = self.config();
+        self.check_alive()?;
+        if !(0.0..=1.0).contains(&mmr.diversity) {
+            return Err(crate::error::Error::invalid(format!(
+                "mmr diversity must be between 0 and 1, got {}",
+                mmr.diversity
+            )));
+        }
+        let QueryVector::Dense(q) = &req.query else {
+            return Err(crate::error::Error::invalid(
+                "mmr re-ranks dense vector searches only",
+            ));
+        };
+        let Some(params) = config.vectors.get(&req.using) else {
+            return Err(unknown_vector(&req.using, &config));
+        };
+        let q = prepare_dense(&req.using, q.clone(), &config)?;
+        let want = req.offset.saturating_add(req.limit);
+        let mut cand = req.clone();
+        cand.offset = 0;
+        cand.limit = mmr.candidates.unwrap_or(want);
+        cand.with_vectors = match &req.with_vectors {
+            VectorSelector::All => VectorSelector::All,
+            VectorSelector::None => VectorSelector::Names(vec![req.using.clone()]),
+            VectorSelector::Names(n) => {
+                let mut n = n.clone();
+                n.push(req.using.clone());
+                VectorSelector::Names(n)
+            }
+        };
+        let found = {
+            let st = self.state.read();
+            self.search_locked(&st, &cand)?
+        };
+        let vectors: Vec<Vec<f32>> = found
+            .iter()
+            .map(
+                |p| match p.vectors.as_ref().and_then(|v| v.get(&req.using)) {
+                    Some(crate::point::Vector::Dense(d)) => d.clone(),
+                    _ => Vec::new(),
+                },
+            )
+            .collect();
+        let metric = ann::metric_for(params.distance);
+        let mut out = mmr_order(found, &vectors, &q, metric, mmr.diversity, want);
+        out.drain(..req.offset.min(out.len()));
+        for p in &mut out {
+            match &req.with_vectors {
+                VectorSelector::All => {}
+                VectorSelector::None => p.vectors = None,
+                VectorSelector::Names(n) => {
+                    if let Some(v) = p.vectors.as_mut() {
+                        v.retain(|k, _| n.contains(k));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The recall@10 the graphs measured when they were built, at the ef this request would
     /// use: the lowest over the indexed segments it would walk. `None` when it walks no graph
     /// (exact search, sparse vectors, nothing indexed yet). An estimate from the segments' own
     /// vectors as queries; queries unlike the data may see less.
     pub fn estimated_recall(&self, req: &SearchRequest) -> Option<f32> {
+        let config = self.config();
         if req.params.exact || !matches!(req.query, QueryVector::Dense(_)) {
             return None;
         }
-        let default_ef = ann::params_for(&self.config, &req.using).ef_construct;
+        let default_ef = ann::params_for(&config, &req.using).ef_construct;
         let k = req.offset.saturating_add(req.limit);
         let st = self.state.read();
         st.segments
@@ -148,13 +218,14 @@ impl Collection {
     }
 
     fn search_locked(&self, st: &State, req: &SearchRequest) -> Result<Vec<ScoredPoint>> {
+        let config = self.config();
         let k = req.offset.saturating_add(req.limit);
         let (higher_better, mut hits) = match &req.query {
             QueryVector::Dense(q) => {
-                let Some(params) = self.config.vectors.get(&req.using) else {
-                    return Err(unknown_vector(&req.using, &self.config));
+                let Some(params) = config.vectors.get(&req.using) else {
+                    return Err(unknown_vector(&req.using, &config));
                 };
-                let q = prepare_dense(&req.using, q.clone(), &self.config)?;
+                let q = prepare_dense(&req.using, q.clone(), &config)?;
                 let d = params.distance;
                 let how = Walk {
                     name: &req.using,
@@ -162,8 +233,8 @@ impl Collection {
                     k,
                     filter: req.filter.as_ref().filter(|f| !f.is_empty()),
                     params: &req.params,
-                    default_ef: ann::params_for(&self.config, &req.using).ef_construct,
-                    full_scan_rows: ann::full_scan_rows(&self.config, &req.using),
+                    default_ef: ann::params_for(&config, &req.using).ef_construct,
+                    full_scan_rows: ann::full_scan_rows(&config, &req.using),
                 };
                 let hits: Vec<Hit> = st
                     .segments
@@ -172,9 +243,30 @@ impl Collection {
                     .collect();
                 (d.higher_is_better(), hits)
             }
+            QueryVector::Examples(ex) => {
+                let Some(params) = config.vectors.get(&req.using) else {
+                    return Err(unknown_vector(&req.using, &config));
+                };
+                let ex = ex.prepared(&req.using, &config)?;
+                let how = Walk {
+                    name: &req.using,
+                    distance: params.distance,
+                    k,
+                    filter: req.filter.as_ref().filter(|f| !f.is_empty()),
+                    params: &req.params,
+                    default_ef: ann::params_for(&config, &req.using).ef_construct,
+                    full_scan_rows: ann::full_scan_rows(&config, &req.using),
+                };
+                let hits: Vec<Hit> = st
+                    .segments
+                    .values()
+                    .flat_map(|s| example_hits(s, &ex, &how))
+                    .collect();
+                (true, hits)
+            }
             QueryVector::Sparse(q) => {
-                if !self.config.sparse_vectors.contains_key(&req.using) {
-                    return Err(unknown_vector(&req.using, &self.config));
+                if !config.sparse_vectors.contains_key(&req.using) {
+                    return Err(unknown_vector(&req.using, &config));
                 }
                 let q = q.clone().normalized(&req.using)?;
                 (
@@ -257,6 +349,64 @@ fn dense_hits(seg: &Segment, q: &[f32], how: &Walk<'_>) -> Vec<Hit> {
             )
         })
         .collect()
+}
+
+/// The best `how.k` rows of one segment for an example query: a walk of its graph with the
+/// query's score as the distance (as Qdrant walks recommend and discovery queries), or a
+/// scan of the live rows passing the filter when the segment has no graph, the search asks
+/// for `exact`, or the filter is selective.
+fn example_hits(seg: &Segment, ex: &ExampleQuery, how: &Walk<'_>) -> Vec<Hit> {
+    let Some(col) = seg.data.dense.get(how.name) else {
+        return Vec::new();
+    };
+    if how.k == 0 || seg.live == 0 {
+        return Vec::new();
+    }
+    let metric = ann::metric_for(how.distance);
+    // Only sealed segments have graphs, and only they may cache a filter's rows.
+    let rows = match seg.graphs.get(how.name).filter(|_| !how.params.exact) {
+        Some(g) => {
+            let set = how.filter.map(|f| seg.matching_set(f));
+            match set {
+                Some(s) if s.count < how.full_scan_rows => s.rows(),
+                set => {
+                    let ef = choose_ef(g, how.params, how.default_ef, how.k);
+                    let walk = ExampleWalk {
+                        query: ex,
+                        metric,
+                        data: &col.data,
+                        dim: col.dim,
+                    };
+                    let accept = |r: u32| {
+                        seg.is_live(r)
+                            && col.present[r as usize]
+                            && set.as_ref().is_none_or(|s| s.contains(r))
+                    };
+                    let seeds = ex.seeds();
+                    return g
+                        .hnsw
+                        .search_seeded(&walk, &col.data, &seeds, how.k, ef, Some(&accept))
+                        .into_iter()
+                        .map(|(r, d)| (-d, seg.id, r))
+                        .collect();
+                }
+            }
+        }
+        None => seg.matching_rows(how.filter),
+    };
+    let mut scored: Vec<(u32, f32)> = rows
+        .into_iter()
+        .filter(|&r| seg.is_live(r) && col.present[r as usize])
+        .map(|r| (r, ex.score(metric, col.row(r))))
+        .filter(|s| !s.1.is_nan())
+        .collect();
+    let by_score =
+        |a: &(u32, f32), b: &(u32, f32)| b.1.partial_cmp(&a.1).unwrap_or(Ordering::Equal);
+    if scored.len() > how.k {
+        scored.select_nth_unstable_by(how.k - 1, by_score);
+        scored.truncate(how.k);
+    }
+    scored.into_iter().map(|(r, s)| (s, seg.id, r)).collect()
 }
 
 /// Exact search over the rows matching the filter.

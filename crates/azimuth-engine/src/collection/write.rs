@@ -38,6 +38,7 @@ impl Collection {
         wait: bool,
         build: impl FnOnce(&State) -> Result<Option<Op>>,
     ) -> Result<UpdateResult> {
+        let config = self.config();
         self.check_alive()?;
         let mut st = self.state.write();
         let Some(op) = build(&st)? else {
@@ -53,7 +54,7 @@ impl Collection {
         let wal_path = self.dir.as_ref().map(|d| d.wal_dir()).unwrap_or_default();
         st.apply(&op, lsn, &wal_path)?;
         *self.last_write.lock() = std::time::Instant::now();
-        let over = st.mutable().bytes >= self.config.optimizer.flush_threshold_bytes;
+        let over = st.mutable().bytes >= config.optimizer.flush_threshold_bytes;
         drop(st);
         if let (true, Some(wal)) = (wait, &self.wal) {
             wal.wait_durable(lsn)?;
@@ -111,17 +112,18 @@ impl Collection {
         opts: &UpsertOptions,
         wait: bool,
     ) -> Result<UpdateResult> {
+        let config = self.config();
         let mut prepared = Vec::with_capacity(points.len());
         for p in points {
             p.id.validate()?;
             self.check_payload(&p.payload)?;
-            if self.config.single_unnamed && !p.vectors.contains_key(DEFAULT_VECTOR) {
+            if config.single_unnamed && !p.vectors.contains_key(DEFAULT_VECTOR) {
                 return Err(Error::invalid(format!(
                     "point {}: the unnamed vector is missing",
                     p.id
                 )));
             }
-            let vectors = prepare_vectors(p.vectors, &self.config)
+            let vectors = prepare_vectors(p.vectors, &config)
                 .map_err(|e| Error::invalid(format!("point {}: {}", p.id, strip_prefix(&e))))?;
             prepared.push(PointStruct {
                 id: p.id,
@@ -202,6 +204,7 @@ impl Collection {
         update_filter: Option<&Filter>,
         wait: bool,
     ) -> Result<UpdateResult> {
+        let config = self.config();
         let mut prepared = Vec::with_capacity(points.len());
         for (id, v) in points {
             if v.is_empty() {
@@ -209,7 +212,7 @@ impl Collection {
                     "point {id}: no vectors given to update"
                 )));
             }
-            let v = prepare_vectors(v, &self.config)
+            let v = prepare_vectors(v, &config)
                 .map_err(|e| Error::invalid(format!("point {id}: {}", strip_prefix(&e))))?;
             prepared.push((id, v));
         }
@@ -239,9 +242,10 @@ impl Collection {
         names: &[String],
         wait: bool,
     ) -> Result<UpdateResult> {
+        let config = self.config();
         for n in names {
-            if !self.config.vectors.contains_key(n) && !self.config.sparse_vectors.contains_key(n) {
-                return Err(crate::point::unknown_vector(n, &self.config));
+            if !config.vectors.contains_key(n) && !config.sparse_vectors.contains_key(n) {
+                return Err(crate::point::unknown_vector(n, &config));
             }
         }
         let names = names.to_vec();

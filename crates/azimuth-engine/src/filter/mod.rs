@@ -38,7 +38,7 @@ mod text;
 
 pub use datetime::parse_datetime;
 pub use eval::PointRef;
-pub use geo::{haversine_m, EARTH_RADIUS_M};
+pub use geo::{as_geo_point, haversine_m, EARTH_RADIUS_M};
 pub use index::PayloadIndexes;
 pub use json::MAX_FILTER_DEPTH;
 pub use model::{

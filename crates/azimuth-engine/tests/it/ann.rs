@@ -455,3 +455,238 @@ fn value_graphs_serve_keyword_filters() {
     c.delete_payload_index("tag", true).unwrap();
     assert_eq!(c.info().indexing.index_bytes, before);
 }
+
+/// Recommend (best and summed score), discovery and context queries: exact scans score every
+/// point by Qdrant's formulas; graph walks over an indexed segment find nearly the same top 10.
+#[test]
+fn example_queries_score_exactly_and_walk_the_graph() {
+    let mut rng = Rng(19);
+    let (data, queries) = data_and_queries(&mut rng, 5000, 12, 16);
+    let db = Database::in_memory_with(no_background());
+    let c = db
+        .create_collection("c", config(16, Distance::Euclid, 1000))
+        .unwrap();
+    load(&c, &data, |i| payload(json!({"even": i % 2 == 0})));
+    c.build_indexes().unwrap();
+    let sim = |a: &[f32], b: &[f32]| -> f32 {
+        -a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f32>()
+    };
+    let sig = |x: f32| 0.5 * (x / (1.0 + x.abs()) + 1.0);
+    let pair = |i: usize| ContextPair {
+        positive: queries[i].clone(),
+        negative: queries[i + 1].clone(),
+    };
+    type Reference<'a> = Box<dyn Fn(&[f32]) -> f32 + 'a>;
+    let cases: Vec<(ExampleQuery, Reference)> = vec![
+        (
+            ExampleQuery::BestScore {
+                positive: vec![queries[0].clone(), queries[1].clone()],
+                negative: vec![queries[2].clone()],
+            },
+            Box::new(|v: &[f32]| {
+                let p = sim(&queries[0], v).max(sim(&queries[1], v));
+                let n = sim(&queries[2], v);
+                if p > n {
+                    sig(p)
+                } else {
+                    -sig(n)
+                }
+            }),
+        ),
+        (
+            ExampleQuery::SumScores {
+                positive: vec![queries[3].clone()],
+                negative: vec![queries[4].clone()],
+            },
+            Box::new(|v: &[f32]| sim(&queries[3], v) - sim(&queries[4], v)),
+        ),
+        (
+            ExampleQuery::Discover {
+                target: queries[5].clone(),
+                context: vec![pair(6), pair(8)],
+            },
+            Box::new(|v: &[f32]| {
+                let rank: f32 = [6, 8]
+                    .iter()
+                    .map(|&i| {
+                        let (a, b) = (sim(&queries[i], v), sim(&queries[i + 1], v));
+                        if a > b {
+                            1.0
+                        } else if a < b {
+                            -1.0
+                        } else {
+                            0.0
+                        }
+                    })
+                    .sum();
+                rank + sig(sim(&queries[5], v))
+            }),
+        ),
+        (
+            ExampleQuery::Context(vec![pair(10)]),
+            Box::new(|v: &[f32]| {
+                let d = sim(&queries[10], v) - sim(&queries[11], v) - f32::EPSILON;
+                let d = d.min(0.0);
+                d / (1.0 + d.abs())
+            }),
+        ),
+    ];
+    let even =
+        Filter::from_json(&json!({"must": [{"key": "even", "match": {"value": true}}]})).unwrap();
+    for (n, (q, score)) in cases.into_iter().enumerate() {
+        for filtered in [false, true] {
+            let mut req = SearchRequest::dense(Vec::new(), 10);
+            req.query = QueryVector::Examples(q.clone());
+            req.filter = filtered.then(|| even.clone());
+            req.params.exact = true;
+            let exact = c.search(&req).unwrap();
+            // The reference: every passing point scored by the test's own formula.
+            let mut want: Vec<(f32, u64)> = data
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !filtered || i % 2 == 0)
+                .map(|(i, v)| (score(v), i as u64))
+                .collect();
+            want.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap());
+            for (hit, (s, _)) in exact.iter().zip(&want) {
+                assert!(
+                    (hit.score - s).abs() <= 1e-3 * s.abs().max(1.0),
+                    "case {n}: {} vs {s}",
+                    hit.score
+                );
+            }
+            assert_eq!(exact.len(), 10);
+            if n == 3 {
+                continue; // context scores tie at 0 for most points: the order among them is free
+            }
+            req.params.exact = false;
+            req.params.hnsw_ef = Some(200);
+            let walked: HashSet<PointId> = ids(&c.search(&req).unwrap()).into_iter().collect();
+            let same = exact.iter().filter(|h| walked.contains(&h.id)).count();
+            assert!(
+                same >= 8,
+                "case {n} (filtered {filtered}): walk found {same}/10"
+            );
+        }
+    }
+    // No examples at all is bad input, not an empty answer.
+    let mut req = SearchRequest::dense(Vec::new(), 10);
+    req.query = QueryVector::Examples(ExampleQuery::BestScore {
+        positive: vec![],
+        negative: vec![],
+    });
+    assert_eq!(
+        c.search(&req).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+    req.query = QueryVector::Examples(ExampleQuery::SumScores {
+        positive: vec![vec![1.0; 3]],
+        negative: vec![],
+    });
+    assert_eq!(
+        c.search(&req).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+}
+
+#[test]
+fn mmr_reranks_candidates_for_diversity() {
+    let db = Database::in_memory_with(no_background());
+    let c = db
+        .create_collection("c", CollectionConfig::single(2, Distance::Cosine))
+        .unwrap();
+    // Two near-duplicates of the query and one point off to the side.
+    let pts = vec![
+        PointStruct::new(1, vec![1.0, 0.0], Payload::new()),
+        PointStruct::new(2, vec![0.999, 0.01], Payload::new()),
+        PointStruct::new(3, vec![0.7, 0.7], Payload::new()),
+        PointStruct::new(4, vec![-1.0, 0.0], Payload::new()),
+    ];
+    c.upsert(pts, true).unwrap();
+    let mut req = SearchRequest::dense(vec![1.0, 0.0], 2);
+    let plain = ids(&c.search(&req).unwrap());
+    assert_eq!(plain, vec![PointId::Num(1), PointId::Num(2)]);
+    let mmr = Mmr {
+        diversity: 0.8,
+        candidates: Some(3),
+    };
+    let hits = c.search_mmr(&req, &mmr).unwrap();
+    assert_eq!(ids(&hits), vec![PointId::Num(1), PointId::Num(3)]);
+    // Scores stay the query's similarity; vectors only when asked for.
+    assert!((hits[1].score - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-4);
+    assert!(hits.iter().all(|h| h.vectors.is_none()));
+    req.offset = 1;
+    req.with_vectors = VectorSelector::All;
+    let hits = c.search_mmr(&req, &mmr).unwrap();
+    assert_eq!(ids(&hits), vec![PointId::Num(3), PointId::Num(2)]);
+    assert!(hits[0].vectors.is_some());
+    let bad = Mmr {
+        diversity: 1.5,
+        candidates: None,
+    };
+    assert_eq!(
+        c.search_mmr(&req, &bad).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+}
+
+#[test]
+fn config_updates_rebuild_graphs_persist_and_refuse_shape_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(23);
+    let (data, queries) = data_and_queries(&mut rng, 3000, 20, 16);
+    {
+        let db = Database::open_with(dir.path(), no_background()).unwrap();
+        let mut cfg = config(16, Distance::Cosine, 500);
+        cfg.optimizer.indexing_threshold = 0; // indexing off while loading
+        let c = db.create_collection("c", cfg).unwrap();
+        load(&c, &data, |_| Payload::new());
+        c.build_indexes().unwrap();
+        assert_eq!(c.info().indexing.indexed_vectors, 0);
+
+        let mut cfg = (*c.config()).clone();
+        cfg.optimizer.indexing_threshold = 500 * 16 * 4 / 1024;
+        c.update_config(cfg).unwrap();
+        c.build_indexes().unwrap();
+        assert_eq!(c.info().indexing.indexed_vectors, 3000);
+        assert!(recall(&c, &queries, 10, |_| {}) >= 0.95);
+
+        // New graph parameters and quantization: the graph goes, the indexer builds it again.
+        let mut cfg = (*c.config()).clone();
+        cfg.hnsw.m = 8;
+        cfg.quantization = Some(Quantization::Scalar {
+            quantile: None,
+            always_ram: true,
+        });
+        c.update_config(cfg).unwrap();
+        assert_eq!(c.info().indexing.indexed_vectors, 0);
+        assert!(c.info().indexing.pending);
+        c.build_indexes().unwrap();
+        assert_eq!(c.info().indexing.indexed_vectors, 3000);
+        assert!(recall(&c, &queries, 10, |_| {}) >= 0.9);
+
+        // The vector space itself is fixed.
+        let mut cfg = (*c.config()).clone();
+        cfg.vectors.get_mut("").unwrap().size = 8;
+        assert_eq!(
+            c.update_config(cfg).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
+        let mut cfg = (*c.config()).clone();
+        cfg.vectors.get_mut("").unwrap().distance = Distance::Dot;
+        assert_eq!(
+            c.update_config(cfg).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
+    }
+    let db = Database::open_with(dir.path(), no_background()).unwrap();
+    let c = db.collection("c").unwrap();
+    let cfg = c.config();
+    assert_eq!(cfg.hnsw.m, 8);
+    assert!(cfg.quantization.is_some());
+    assert_eq!(
+        c.info().indexing.indexed_vectors,
+        3000,
+        "the rebuilt graph was persisted"
+    );
+}

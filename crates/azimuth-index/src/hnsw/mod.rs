@@ -352,6 +352,22 @@ impl Hnsw {
         ef: usize,
         filter: Option<&dyn Fn(u32) -> bool>,
     ) -> Vec<(u32, f32)> {
+        self.search_seeded(q, &[], &[], k, ef, filter)
+    }
+
+    /// [`Hnsw::search_by`] for queries whose distance has several basins (a recommendation
+    /// from several examples, say): the bottom-layer beam also starts from the node each of
+    /// `seeds` (vectors over `data`, the indexed rows) descends to, so a walk does not stay
+    /// in the basin the entry point happens to lead to.
+    pub fn search_seeded<Q: QueryDistance>(
+        &self,
+        q: &Q,
+        data: &[f32],
+        seeds: &[&[f32]],
+        k: usize,
+        ef: usize,
+        filter: Option<&dyn Fn(u32) -> bool>,
+    ) -> Vec<(u32, f32)> {
         let Some(entry) = self.entry else {
             return Vec::new();
         };
@@ -361,16 +377,29 @@ impl Hnsw {
         let view = View { graph: &self.graph };
         let mut scratch = self.pool.take();
         let top = self.graph.level(entry).unwrap_or(0);
-        let start = view.descend(q, entry, top, 0, &mut scratch);
+        let mut starts = vec![view.descend(q, entry, top, 0, &mut scratch)];
+        if rows_in(data, self.dim) >= self.graph.len() {
+            let space = Space::new(data, self.dim, self.metric);
+            for &seed in seeds.iter().filter(|s| s.len() == self.dim) {
+                let fq = FloatQuery { space, query: seed };
+                let id = view.descend(&fq, entry, top, 0, &mut scratch).id;
+                if starts.iter().all(|s| s.id != id) {
+                    starts.push(Scored {
+                        dist: q.distance(id),
+                        id,
+                    });
+                }
+            }
+        }
         let ef = ef.max(k);
         let deleted = |id: u32| self.deleted.get(id as usize).copied().unwrap_or(true);
         let beam = (ef, 0);
         match (filter, self.deleted_count) {
-            (None, 0) => view.search_layer(q, &[start], beam, |_| true, &mut scratch),
-            (None, _) => view.search_layer(q, &[start], beam, |id| !deleted(id), &mut scratch),
+            (None, 0) => view.search_layer(q, &starts, beam, |_| true, &mut scratch),
+            (None, _) => view.search_layer(q, &starts, beam, |id| !deleted(id), &mut scratch),
             (Some(accept), _) => {
                 let accept = |id| !deleted(id) && accept(id);
-                view.search_layer(q, &[start], beam, accept, &mut scratch)
+                view.search_layer(q, &starts, beam, accept, &mut scratch)
             }
         }
         let mut found: Vec<Scored> = scratch.results.drain().collect();

@@ -247,12 +247,8 @@ fn load(db: &Database) -> ChromaResult<Stored> {
         let Ok(c) = db.collection(&name) else {
             continue;
         };
-        let Some(id) = c
-            .config()
-            .metadata
-            .get("chroma")
-            .and_then(|m| m["id"].as_str())
-        else {
+        let config = c.config();
+        let Some(id) = config.metadata.get("chroma").and_then(|m| m["id"].as_str()) else {
             continue;
         };
         if let Some(r) = stored
@@ -575,7 +571,8 @@ impl Catalog<'_> {
 
 /// How an engine collection that no record claims looks from Chroma.
 fn adopted_view(name: &str, c: Arc<Collection>) -> View {
-    let params = c.config().vectors.get(DEFAULT_VECTOR);
+    let config = c.config();
+    let params = config.vectors.get(DEFAULT_VECTOR);
     let h = config::Hnsw {
         space: params.map_or(Space::L2, |p| Space::of_distance(p.distance)),
         ef_construction: c.config().hnsw.ef_construct as u64,

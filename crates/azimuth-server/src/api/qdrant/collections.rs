@@ -273,14 +273,7 @@ pub async fn update(
     Path(name): Path<String>,
     Body(body): Body<Value>,
 ) -> ApiResult {
-    let m = object(&body, "request body")?;
-    if let Some(o) = m.get("optimizers_config").filter(|x| !x.is_null()) {
-        optimizer(o, OptimizerParams::default())?;
-    }
-    if let Some(h) = m.get("hnsw_config").filter(|x| !x.is_null()) {
-        hnsw(h, HnswParams::default())?;
-    }
-    quantization(m.get("quantization_config"))?;
+    let m = object(&body, "request body")?.clone();
     for k in [
         "vectors",
         "params",
@@ -293,10 +286,126 @@ pub async fn update(
         }
     }
     blocking(move || {
-        s.db.collection(&name)?;
+        let c = s.db.collection(&name)?;
+        let mut cfg = (*c.config()).clone();
+        apply_update(&m, &mut cfg)?;
+        c.update_config(cfg)?;
         Ok(Reply(json!(true)))
     })
     .await
+}
+
+fn present<'a>(m: &'a Map<String, Value>, k: &str) -> Option<&'a Value> {
+    m.get(k).filter(|v| !v.is_null())
+}
+
+/// Applies an `UpdateCollection` body to a copy of the config: given fields replace the
+/// current values, the rest stay; `"Disabled"` turns quantization off; metadata keys merge
+/// (a null value removes its key).
+fn apply_update(m: &Map<String, Value>, cfg: &mut CollectionConfig) -> Result<(), ApiError> {
+    if let Some(o) = present(m, "optimizers_config") {
+        cfg.optimizer = optimizer(o, cfg.optimizer.clone())?;
+    }
+    if let Some(h) = present(m, "hnsw_config") {
+        cfg.hnsw = hnsw(h, cfg.hnsw.clone())?;
+    }
+    if let Some(q) = present(m, "quantization_config") {
+        cfg.quantization = quantization(Some(q))?;
+    }
+    if let Some(Value::Object(vs)) = present(m, "vectors") {
+        let base = cfg.hnsw.clone();
+        for (name, v) in vs {
+            let p = cfg.vectors.get_mut(name).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "Wrong input: Not existing vector name error: {name}"
+                ))
+            })?;
+            let what = format!("vectors.{name:?}");
+            let vm = object(v, &what)?;
+            only_keys(
+                vm,
+                &["hnsw_config", "quantization_config", "on_disk", "memory"],
+                &what,
+            )?;
+            if let Some(h) = present(vm, "hnsw_config") {
+                p.hnsw = Some(hnsw(h, p.hnsw.clone().unwrap_or_else(|| base.clone()))?);
+            }
+            if let Some(q) = present(vm, "quantization_config") {
+                p.quantization = quantization(Some(q))?;
+            }
+            if let Some(d) = present(vm, "on_disk") {
+                p.on_disk = d.as_bool().ok_or_else(|| {
+                    ApiError::bad_request(format!("{what}.on_disk must be a boolean"))
+                })?;
+            }
+        }
+    }
+    if let Some(Value::Object(p)) = present(m, "params") {
+        if let Some(d) = present(p, "on_disk_payload") {
+            cfg.on_disk_payload = d
+                .as_bool()
+                .ok_or_else(|| ApiError::bad_request("params.on_disk_payload must be a boolean"))?;
+        }
+    }
+    if let Some(Value::Object(sv)) = present(m, "sparse_vectors") {
+        for (name, v) in sv {
+            let p = cfg.sparse_vectors.get_mut(name).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "Wrong input: Not existing vector name error: {name}"
+                ))
+            })?;
+            let vm = object(v, &format!("sparse_vectors.{name:?}"))?;
+            if let Some(modifier) = present(vm, "modifier") {
+                p.idf = match modifier.as_str() {
+                    Some("idf") => true,
+                    Some("none") => false,
+                    _ => {
+                        return Err(ApiError::bad_request(format!(
+                            "sparse_vectors.{name:?}.modifier must be \"idf\" or \"none\""
+                        )))
+                    }
+                };
+            }
+        }
+    }
+    if let Some(Value::Object(md)) = present(m, "metadata") {
+        for (k, v) in md {
+            if v.is_null() {
+                cfg.metadata.remove(k);
+            } else {
+                cfg.metadata.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn hnsw_json(h: &HnswParams) -> Value {
+    json!({"m": h.m, "ef_construct": h.ef_construct, "full_scan_threshold": h.full_scan_threshold,
+        "max_indexing_threads": 0, "on_disk": h.on_disk})
+}
+
+fn quantization_json(q: Option<&Quantization>) -> Value {
+    match q {
+        None => Value::Null,
+        Some(Quantization::Scalar {
+            quantile,
+            always_ram,
+        }) => {
+            let mut c = json!({"type": "int8", "always_ram": always_ram});
+            if let Some(q) = quantile {
+                c["quantile"] = json!(q);
+            }
+            json!({ "scalar": c })
+        }
+        Some(Quantization::Product {
+            compression,
+            always_ram,
+        }) => json!({"product": {"compression": compression, "always_ram": always_ram}}),
+        Some(Quantization::Binary { always_ram }) => {
+            json!({"binary": {"always_ram": always_ram}})
+        }
+    }
 }
 
 pub async fn info(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult {
@@ -309,6 +418,15 @@ fn vector_params_json(p: &VectorParams) -> Value {
     m.insert("distance".into(), json!(distance_name(p.distance)));
     if p.on_disk {
         m.insert("on_disk".into(), json!(true));
+    }
+    if let Some(h) = &p.hnsw {
+        m.insert("hnsw_config".into(), hnsw_json(h));
+    }
+    if p.quantization.is_some() {
+        m.insert(
+            "quantization_config".into(),
+            quantization_json(p.quantization.as_ref()),
+        );
     }
     Value::Object(m)
 }
@@ -360,14 +478,13 @@ fn info_json(info: &CollectionInfo) -> Value {
         .collect();
     let mut config = json!({
         "params": params,
-        "hnsw_config": {"m": c.hnsw.m, "ef_construct": c.hnsw.ef_construct,
-            "full_scan_threshold": c.hnsw.full_scan_threshold, "max_indexing_threads": 0, "on_disk": c.hnsw.on_disk},
+        "hnsw_config": hnsw_json(&c.hnsw),
         "optimizer_config": {"deleted_threshold": c.optimizer.deleted_threshold,
             "vacuum_min_vector_number": c.optimizer.vacuum_min_vector_number, "default_segment_number": 0,
             "max_segment_size": null, "memmap_threshold": null, "indexing_threshold": c.optimizer.indexing_threshold,
             "flush_interval_sec": c.optimizer.flush_interval_sec, "max_optimization_threads": null},
         "wal_config": {"wal_capacity_mb": 32, "wal_segments_ahead": 0, "wal_retain_closed": 1},
-        "quantization_config": null,
+        "quantization_config": quantization_json(c.quantization.as_ref()),
         "strict_mode_config": {"enabled": false},
     });
     if !c.metadata.is_empty() {

@@ -1,6 +1,7 @@
 //! The Qdrant REST API (as qdrant-client 1.20 uses it; see `shared/reference/qdrant-rest.md`).
 
 mod collections;
+mod formula;
 mod fusion;
 mod openapi;
 mod points;
@@ -86,6 +87,24 @@ pub fn router(state: AppState) -> Router {
         .route(
             &format!("{c}/points/search/batch"),
             post(query::search_batch),
+        )
+        .route(
+            &format!("{c}/points/search/groups"),
+            post(query::search_groups),
+        )
+        .route(&format!("{c}/points/recommend"), post(query::recommend))
+        .route(
+            &format!("{c}/points/recommend/batch"),
+            post(query::recommend_batch),
+        )
+        .route(
+            &format!("{c}/points/recommend/groups"),
+            post(query::recommend_groups),
+        )
+        .route(&format!("{c}/points/discover"), post(query::discover))
+        .route(
+            &format!("{c}/points/discover/batch"),
+            post(query::discover_batch),
         )
         .route(
             &format!("{c}/snapshots"),

@@ -171,7 +171,7 @@ pub(super) const ENDPOINTS: &[(&str, &str, &str, &str)] = &[
         "post",
         "/collections/{collection_name}/points/query",
         "search",
-        "Universal query: nearest, recommend, fusion, order_by",
+        "Universal query: nearest (with mmr), recommend (average_vector, best_score, sum_scores), discover, context, prefetch with fusion (rrf, dbsf) or formula, order_by, sample",
     ),
     (
         "post",
@@ -196,6 +196,42 @@ pub(super) const ENDPOINTS: &[(&str, &str, &str, &str)] = &[
         "/collections/{collection_name}/points/search/batch",
         "search",
         "Legacy batch search",
+    ),
+    (
+        "post",
+        "/collections/{collection_name}/points/search/groups",
+        "search",
+        "Legacy search grouped by a payload field",
+    ),
+    (
+        "post",
+        "/collections/{collection_name}/points/recommend",
+        "search",
+        "Legacy recommendation from positive and negative examples",
+    ),
+    (
+        "post",
+        "/collections/{collection_name}/points/recommend/batch",
+        "search",
+        "Legacy batch recommendation",
+    ),
+    (
+        "post",
+        "/collections/{collection_name}/points/recommend/groups",
+        "search",
+        "Legacy recommendation grouped by a payload field",
+    ),
+    (
+        "post",
+        "/collections/{collection_name}/points/discover",
+        "search",
+        "Legacy discovery (target and context pairs) or context search",
+    ),
+    (
+        "post",
+        "/collections/{collection_name}/points/discover/batch",
+        "search",
+        "Legacy batch discovery",
     ),
     (
         "get",
@@ -241,8 +277,12 @@ fn operation(method: &str, path: &str, tag: &str, summary: &str) -> Value {
         .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
         .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
         .collect();
+    let reads = ["/query", "/search", "/recommend", "/discover"]
+        .iter()
+        .any(|p| path.contains(p));
     let writes = ["put", "patch", "delete"].contains(&method)
         || (method == "post"
+            && !reads
             && [
                 "/delete",
                 "/payload",

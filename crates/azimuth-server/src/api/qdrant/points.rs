@@ -386,7 +386,7 @@ pub async fn retrieve(
         let c = s.db.collection(&name)?;
         let recs = c.get(&ids, &wp, &wv)?;
         Ok(Reply(Value::Array(
-            recs.iter().map(|r| record_json(r, c.config())).collect(),
+            recs.iter().map(|r| record_json(r, &c.config())).collect(),
         )))
     })
     .await
@@ -410,7 +410,7 @@ pub async fn get_point(
         let r = recs
             .first()
             .ok_or_else(|| ApiError::not_found(format!("No point with id {id} found")))?;
-        Ok(Reply(record_json(r, c.config())))
+        Ok(Reply(record_json(r, &c.config())))
     })
     .await
 }
@@ -486,7 +486,7 @@ pub async fn scroll(
     blocking(move || {
         let c = s.db.collection(&name)?;
         let page = c.scroll(&req)?;
-        let points: Vec<Value> = page.points.iter().map(|r| record_json(r, c.config())).collect();
+        let points: Vec<Value> = page.points.iter().map(|r| record_json(r, &c.config())).collect();
         Ok(Reply(json!({"points": points, "next_page_offset": page.next_page_offset.as_ref().map(id_json)})))
     })
     .await

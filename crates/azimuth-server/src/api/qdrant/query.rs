@@ -8,8 +8,9 @@ use std::collections::{HashMap, HashSet};
 use axum::extract::{Path, State};
 use azimuth_engine::filter::Condition;
 use azimuth_engine::{
-    Collection, Filter, OrderBy, OrderValue, PayloadSelector, PointId, QueryVector, ScrollRequest,
-    SearchParams, SearchRequest, Vector, VectorSelector,
+    Collection, ContextPair, Database, ExampleQuery, Filter, Mmr, OrderBy, OrderValue,
+    PayloadSelector, PointId, QueryVector, ScrollRequest, SearchParams, SearchRequest, Vector,
+    VectorSelector,
 };
 use serde_json::{json, Map, Value};
 
@@ -22,25 +23,49 @@ use crate::AppState;
 enum Want {
     /// No query: points in id order with a constant score.
     All,
-    Vector(Vector),
-    /// Nearest to a stored point's vector (the point itself is excluded).
-    Point(PointId),
-    /// Recommend, `average_vector` strategy.
+    /// Nearest to a vector or to a stored point's vector (the point itself is excluded),
+    /// optionally re-ranked for diversity.
+    Nearest {
+        what: Example,
+        mmr: Option<Mmr>,
+    },
     Recommend {
         positive: Vec<Example>,
         negative: Vec<Example>,
+        strategy: Strategy,
     },
+    Discover {
+        target: Example,
+        context: Vec<(Example, Example)>,
+    },
+    Context(Vec<(Example, Example)>),
+    /// Random points (score 1).
+    Sample,
     Rrf {
         k: f64,
         weights: Option<Vec<f64>>,
     },
     Dbsf,
     Order(OrderBy),
+    Formula(Box<super::formula::Formula>),
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Strategy {
+    AverageVector,
+    BestScore,
+    SumScores,
 }
 
 enum Example {
     Vector(Vector),
     Point(PointId),
+}
+
+/// Where examples given as point ids take their vectors from (`lookup_from`).
+struct Lookup {
+    collection: String,
+    vector: Option<String>,
 }
 
 /// One level of a query: the top level or a prefetch.
@@ -52,6 +77,7 @@ struct Stage {
     limit: usize,
     score_threshold: Option<f32>,
     params: SearchParams,
+    lookup: Option<Lookup>,
 }
 
 pub(super) struct Query {
@@ -88,10 +114,55 @@ fn examples(v: Option<&Value>) -> Result<Vec<Example>, ApiError> {
     }
 }
 
+/// `ContextPair | [ContextPair]` → pairs of examples.
+fn context_pairs(v: Option<&Value>) -> Result<Vec<(Example, Example)>, ApiError> {
+    let one = |p: &Value| -> Result<(Example, Example), ApiError> {
+        let m = object(p, "context pair")?;
+        let side = |k: &str| {
+            m.get(k)
+                .filter(|x| !x.is_null())
+                .ok_or_else(|| ApiError::bad_request(format!("a context pair needs {k:?}")))
+                .and_then(example)
+        };
+        Ok((side("positive")?, side("negative")?))
+    };
+    match v {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(a)) => a.iter().map(one).collect(),
+        Some(p) => Ok(vec![one(p)?]),
+    }
+}
+
 fn unsupported(what: &str) -> ApiError {
     ApiError::bad_request(format!(
         "{what} queries are not supported by this server yet"
     ))
+}
+
+fn parse_mmr(v: &Value) -> Result<Mmr, ApiError> {
+    let m = object(v, "mmr")?;
+    let diversity = match m.get("diversity") {
+        None | Some(Value::Null) => 0.5,
+        Some(Value::Number(n)) => n.as_f64().unwrap_or(f64::NAN) as f32,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "mmr.diversity must be a number between 0 and 1, got {other}"
+            )))
+        }
+    };
+    if !(0.0..=1.0).contains(&diversity) {
+        return Err(ApiError::bad_request(format!(
+            "mmr.diversity must be between 0 and 1, got {diversity}"
+        )));
+    }
+    let candidates = match m.get("candidates_limit") {
+        None | Some(Value::Null) => None,
+        Some(_) => Some(usize_field(m, "candidates_limit", 0)?),
+    };
+    Ok(Mmr {
+        diversity,
+        candidates,
+    })
 }
 
 fn parse_want(q: Option<&Value>) -> Result<Want, ApiError> {
@@ -100,26 +171,60 @@ fn parse_want(q: Option<&Value>) -> Result<Want, ApiError> {
     };
     if let Value::Object(m) = q {
         if let Some(n) = m.get("nearest") {
-            if m.get("mmr").is_some_and(|x| !x.is_null()) {
-                return Err(unsupported("mmr"));
-            }
-            return Ok(match example(n)? {
-                Example::Vector(v) => Want::Vector(v),
-                Example::Point(id) => Want::Point(id),
+            let mmr = match m.get("mmr") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(parse_mmr(v)?),
+            };
+            return Ok(Want::Nearest {
+                what: example(n)?,
+                mmr,
             });
         }
         if let Some(r) = m.get("recommend") {
-            let strategy = r
-                .get("strategy")
-                .and_then(Value::as_str)
-                .unwrap_or("average_vector");
-            if strategy != "average_vector" {
-                return Err(unsupported(&format!("recommend strategy {strategy}")));
-            }
+            let r = object(r, "recommend")?;
+            let strategy = match r.get("strategy") {
+                None | Some(Value::Null) => Strategy::AverageVector,
+                Some(v) => match v.as_str() {
+                    Some("average_vector") => Strategy::AverageVector,
+                    Some("best_score") => Strategy::BestScore,
+                    Some("sum_scores") => Strategy::SumScores,
+                    _ => {
+                        return Err(ApiError::bad_request(format!(
+                            "recommend strategy must be \"average_vector\", \"best_score\" or \"sum_scores\", got {v}"
+                        )))
+                    }
+                },
+            };
             return Ok(Want::Recommend {
                 positive: examples(r.get("positive"))?,
                 negative: examples(r.get("negative"))?,
+                strategy,
             });
+        }
+        if let Some(d) = m.get("discover") {
+            let d = object(d, "discover")?;
+            let target = d
+                .get("target")
+                .filter(|x| !x.is_null())
+                .ok_or_else(|| ApiError::bad_request("discover needs a target"))?;
+            return Ok(Want::Discover {
+                target: example(target)?,
+                context: context_pairs(d.get("context"))?,
+            });
+        }
+        if let Some(c) = m.get("context") {
+            return Ok(Want::Context(context_pairs(Some(c))?));
+        }
+        if let Some(sample) = m.get("sample") {
+            return match sample.as_str() {
+                Some("random") => Ok(Want::Sample),
+                _ => Err(ApiError::bad_request(format!(
+                    "sample must be \"random\", got {sample}"
+                ))),
+            };
+        }
+        if m.contains_key("formula") {
+            return Ok(Want::Formula(Box::new(super::formula::Formula::parse(m)?)));
         }
         if let Some(f) = m.get("fusion") {
             return match f.as_str() {
@@ -151,30 +256,42 @@ fn parse_want(q: Option<&Value>) -> Result<Want, ApiError> {
         if let Some(o) = m.get("order_by") {
             return Ok(Want::Order(super::points::order_by(o)?));
         }
-        for k in [
-            "discover",
-            "context",
-            "formula",
-            "sample",
-            "relevance_feedback",
-            "text",
-        ] {
+        for k in ["relevance_feedback", "text"] {
             if m.contains_key(k) {
                 return Err(unsupported(k));
             }
         }
     }
-    Ok(match example(q)? {
-        Example::Vector(v) => Want::Vector(v),
-        Example::Point(id) => Want::Point(id),
+    Ok(Want::Nearest {
+        what: example(q)?,
+        mmr: None,
     })
+}
+
+fn parse_lookup(v: Option<&Value>) -> Result<Option<Lookup>, ApiError> {
+    let Some(v) = v.filter(|x| !x.is_null()) else {
+        return Ok(None);
+    };
+    let m = object(v, "lookup_from")?;
+    let collection = m
+        .get("collection")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::bad_request("lookup_from needs a \"collection\" name"))?
+        .to_string();
+    let vector = match m.get("vector") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "lookup_from.vector must be a vector name, got {other}"
+            )))
+        }
+    };
+    Ok(Some(Lookup { collection, vector }))
 }
 
 fn parse_stage(m: &Map<String, Value>, top_level: bool) -> Result<Stage, ApiError> {
     let params = search_params(m)?;
-    if m.get("lookup_from").is_some_and(|x| !x.is_null()) {
-        return Err(unsupported("lookup_from"));
-    }
     let prefetch = match m.get("prefetch") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(a)) => a
@@ -194,9 +311,14 @@ fn parse_stage(m: &Map<String, Value>, top_level: bool) -> Result<Stage, ApiErro
             "fusion needs prefetch queries to fuse",
         ));
     }
+    if prefetch.is_empty() && matches!(want, Want::Formula(_)) {
+        return Err(ApiError::bad_request(
+            "a formula re-scores prefetch results: give it prefetch queries",
+        ));
+    }
     if top_level
         && m.get("score_threshold").is_some_and(|x| !x.is_null())
-        && matches!(want, Want::All | Want::Order(_))
+        && matches!(want, Want::All | Want::Order(_) | Want::Sample)
     {
         return Err(ApiError::bad_request(
             "score_threshold needs a query that scores points",
@@ -216,6 +338,7 @@ fn parse_stage(m: &Map<String, Value>, top_level: bool) -> Result<Stage, ApiErro
         score_threshold: typed(m, "score_threshold", Value::is_number, "a number")?
             .and_then(Value::as_f64)
             .map(|t| t as f32),
+        lookup: parse_lookup(m.get("lookup_from"))?,
     })
 }
 
@@ -245,23 +368,78 @@ fn stored_vector(c: &Collection, id: &PointId, using: &str) -> Result<Vector, Ap
         .ok_or_else(|| ApiError::bad_request(format!("point {id} has no vector {using:?}")))
 }
 
-fn dense(
-    c: &Collection,
-    e: Example,
-    using: &str,
-    exclude: &mut Vec<PointId>,
-) -> Result<Vec<f32>, ApiError> {
-    let v = match e {
-        Example::Vector(v) => v,
-        Example::Point(id) => {
-            let v = stored_vector(c, &id, using)?;
-            exclude.push(id);
-            v
+/// Turns examples into vectors: point ids are read from the searched collection (and then
+/// excluded from the results) or, with `lookup_from`, from the lookup collection.
+struct Resolver<'a> {
+    c: &'a Collection,
+    using: &'a str,
+    lookup: Option<(std::sync::Arc<Collection>, String)>,
+    exclude: Vec<PointId>,
+}
+
+impl<'a> Resolver<'a> {
+    fn new(db: &Database, c: &'a Collection, stage: &'a Stage) -> Result<Self, ApiError> {
+        let lookup = match &stage.lookup {
+            None => None,
+            Some(l) => Some((
+                db.collection(&l.collection)?,
+                l.vector.clone().unwrap_or_else(|| stage.using.clone()),
+            )),
+        };
+        Ok(Resolver {
+            c,
+            using: &stage.using,
+            lookup,
+            exclude: Vec::new(),
+        })
+    }
+
+    fn vector(&mut self, e: Example) -> Result<Vector, ApiError> {
+        match e {
+            Example::Vector(v) => Ok(v),
+            Example::Point(id) => match &self.lookup {
+                Some((other, name)) => {
+                    let v = stored_vector(other, &id, name)?;
+                    if other.name() == self.c.name() {
+                        self.exclude.push(id);
+                    }
+                    Ok(v)
+                }
+                None => {
+                    let v = stored_vector(self.c, &id, self.using)?;
+                    self.exclude.push(id);
+                    Ok(v)
+                }
+            },
         }
-    };
-    match v {
-        Vector::Dense(d) => Ok(d),
-        Vector::Sparse(_) => Err(ApiError::bad_request("recommend needs dense vectors")),
+    }
+
+    fn dense(&mut self, e: Example, what: &str) -> Result<Vec<f32>, ApiError> {
+        match self.vector(e)? {
+            Vector::Dense(d) => Ok(d),
+            Vector::Sparse(_) => Err(ApiError::bad_request(format!(
+                "{what} works with dense vectors only"
+            ))),
+        }
+    }
+
+    fn all(&mut self, es: Vec<Example>, what: &str) -> Result<Vec<Vec<f32>>, ApiError> {
+        es.into_iter().map(|e| self.dense(e, what)).collect()
+    }
+
+    fn pairs(
+        &mut self,
+        ps: Vec<(Example, Example)>,
+        what: &str,
+    ) -> Result<Vec<ContextPair>, ApiError> {
+        ps.into_iter()
+            .map(|(p, n)| {
+                Ok(ContextPair {
+                    positive: self.dense(p, what)?,
+                    negative: self.dense(n, what)?,
+                })
+            })
+            .collect()
     }
 }
 
@@ -275,44 +453,57 @@ fn mean(vs: &[Vec<f32>]) -> Vec<f32> {
     out
 }
 
-/// The vector a scoring query searches with, and the point ids it must exclude.
-fn target(c: &Collection, want: Want, using: &str) -> Result<(Vector, Vec<PointId>), ApiError> {
-    let mut exclude = Vec::new();
-    let v = match want {
-        Want::Vector(v) => v,
-        Want::Point(id) => {
-            let v = stored_vector(c, &id, using)?;
-            exclude.push(id);
-            v
-        }
-        Want::Recommend { positive, negative } => {
-            if positive.is_empty() {
-                return Err(ApiError::bad_request(
-                    "recommend needs at least one positive example",
-                ));
+/// The engine query a scoring level searches with.
+fn target(r: &mut Resolver<'_>, want: Want) -> Result<QueryVector, ApiError> {
+    Ok(match want {
+        Want::Nearest { what, .. } => match r.vector(what)? {
+            Vector::Dense(d) => QueryVector::Dense(d),
+            Vector::Sparse(s) => QueryVector::Sparse(s),
+        },
+        Want::Recommend {
+            positive,
+            negative,
+            strategy,
+        } => {
+            let pos = r.all(positive, "recommend")?;
+            let neg = r.all(negative, "recommend")?;
+            match strategy {
+                Strategy::AverageVector => {
+                    if pos.is_empty() {
+                        return Err(ApiError::bad_request(
+                            "recommend with the average_vector strategy needs at least one positive example",
+                        ));
+                    }
+                    let p = mean(&pos);
+                    QueryVector::Dense(if neg.is_empty() {
+                        p
+                    } else {
+                        p.iter().zip(mean(&neg)).map(|(a, b)| a + (a - b)).collect()
+                    })
+                }
+                Strategy::BestScore => QueryVector::Examples(ExampleQuery::BestScore {
+                    positive: pos,
+                    negative: neg,
+                }),
+                Strategy::SumScores => QueryVector::Examples(ExampleQuery::SumScores {
+                    positive: pos,
+                    negative: neg,
+                }),
             }
-            let pos = positive
-                .into_iter()
-                .map(|e| dense(c, e, using, &mut exclude))
-                .collect::<Result<Vec<_>, _>>()?;
-            let neg = negative
-                .into_iter()
-                .map(|e| dense(c, e, using, &mut exclude))
-                .collect::<Result<Vec<_>, _>>()?;
-            let p = mean(&pos);
-            Vector::Dense(if neg.is_empty() {
-                p
-            } else {
-                p.iter().zip(mean(&neg)).map(|(a, b)| a + (a - b)).collect()
-            })
+        }
+        Want::Discover { target, context } => QueryVector::Examples(ExampleQuery::Discover {
+            target: r.dense(target, "discover")?,
+            context: r.pairs(context, "discover")?,
+        }),
+        Want::Context(pairs) => {
+            QueryVector::Examples(ExampleQuery::Context(r.pairs(pairs, "context")?))
         }
         _ => {
             return Err(ApiError::bad_request(
                 "this query does not score points by a vector",
             ))
         }
-    };
-    Ok((v, exclude))
+    })
 }
 
 fn and(a: Option<Filter>, b: Option<&Filter>) -> Option<Filter> {
@@ -330,16 +521,18 @@ fn and(a: Option<Filter>, b: Option<&Filter>) -> Option<Filter> {
 /// Runs one level: its prefetches first (with `outer` merged into their filters), then its
 /// own query over their union; returns up to `fetch` hits, best first.
 fn run_stage(
+    db: &Database,
     c: &Collection,
     stage: Stage,
     outer: Option<&Filter>,
     fetch: usize,
 ) -> Result<Vec<Hit>, ApiError> {
-    let filter = and(stage.filter, outer);
+    let filter = and(stage.filter.clone(), outer);
     let mut lists = Vec::with_capacity(stage.prefetch.len());
-    for p in stage.prefetch {
+    let mut stage = stage;
+    for p in std::mem::take(&mut stage.prefetch) {
         let limit = p.limit;
-        lists.push(run_stage(c, p, filter.as_ref(), limit)?);
+        lists.push(run_stage(db, c, p, filter.as_ref(), limit)?);
     }
     let candidates: Option<HashSet<PointId>> =
         (!lists.is_empty()).then(|| lists.iter().flatten().map(|h| h.id.clone()).collect());
@@ -353,23 +546,29 @@ fn run_stage(
             f.as_ref(),
         ),
     };
-    let mut hits = match stage.want {
+    let want = std::mem::replace(&mut stage.want, Want::All);
+    let mut hits = match want {
         Want::Rrf { k, weights } => rrf(&lists, k, weights.as_deref()),
         Want::Dbsf => dbsf(&lists),
+        Want::Formula(f) => f.rescore(c, &lists, fetch)?,
         Want::All => scroll_hits(c, filter, None, fetch)?,
         Want::Order(order) => scroll_hits(c, restrict(filter), Some(order), fetch)?,
+        Want::Sample => sample_hits(c, restrict(filter), fetch)?,
         want => {
-            let (vector, exclude) = target(c, want, &stage.using)?;
+            let mmr = match &want {
+                Want::Nearest { mmr, .. } => *mmr,
+                _ => None,
+            };
+            let mut r = Resolver::new(db, c, &stage)?;
+            let query = target(&mut r, want)?;
+            let exclude = std::mem::take(&mut r.exclude);
             let mut f = restrict(filter).unwrap_or_default();
             if !exclude.is_empty() {
                 f.must_not
                     .push(Condition::HasId(exclude.into_iter().collect()));
             }
             let req = SearchRequest {
-                query: match vector {
-                    Vector::Dense(d) => QueryVector::Dense(d),
-                    Vector::Sparse(s) => QueryVector::Sparse(s),
-                },
+                query,
                 using: stage.using,
                 filter: Some(f),
                 limit: fetch,
@@ -379,7 +578,10 @@ fn run_stage(
                 with_vectors: VectorSelector::None,
                 params: stage.params,
             };
-            let found = c.search(&req)?;
+            let found = match mmr {
+                Some(m) => c.search_mmr(&req, &m)?,
+                None => c.search(&req)?,
+            };
             return Ok(found
                 .into_iter()
                 .map(|p| Hit {
@@ -396,6 +598,29 @@ fn run_stage(
     }
     hits.truncate(fetch);
     Ok(hits)
+}
+
+/// Up to `fetch` points passing `filter`, in random order, each scored 1.
+fn sample_hits(c: &Collection, filter: Option<Filter>, fetch: usize) -> Result<Vec<Hit>, ApiError> {
+    let mut all = scroll_hits(c, filter, None, usize::MAX)?;
+    let mut state = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0x9e37_79b9_7f4a_7c15, |d| d.as_nanos() as u64)
+        | 1;
+    let mut next = move || {
+        // xorshift64*: plenty for picking sample points.
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    };
+    let take = fetch.min(all.len());
+    for i in 0..take {
+        let j = i + (next() % (all.len() - i) as u64) as usize;
+        all.swap(i, j);
+    }
+    all.truncate(take);
+    Ok(all)
 }
 
 fn scroll_hits(
@@ -454,7 +679,7 @@ pub(super) fn materialise(
                     m.insert("payload".into(), Value::Object(p.clone()));
                 }
                 if let Some(v) = &r.vectors {
-                    m.insert("vector".into(), vectors_json(v, c.config()));
+                    m.insert("vector".into(), vectors_json(v, &c.config()));
                 }
             }
             if let Some(o) = h.order_value {
@@ -465,9 +690,9 @@ pub(super) fn materialise(
         .collect())
 }
 
-pub(super) fn run_query(c: &Collection, q: Query) -> Result<Value, ApiError> {
+pub(super) fn run_query(db: &Database, c: &Collection, q: Query) -> Result<Value, ApiError> {
     let fetch = q.offset.saturating_add(q.stage.limit);
-    let hits = run_stage(c, q.stage, None, fetch)?;
+    let hits = run_stage(db, c, q.stage, None, fetch)?;
     let page: Vec<Hit> = hits.into_iter().skip(q.offset).collect();
     Ok(Value::Array(materialise(
         c,
@@ -484,9 +709,8 @@ pub async fn query(
 ) -> ApiResult {
     let q = parse_query(&b)?;
     blocking(move || {
-        Ok(Reply(
-            json!({"points": run_query(&*s.db.collection(&name)?, q)?}),
-        ))
+        let c = s.db.collection(&name)?;
+        Ok(Reply(json!({"points": run_query(&s.db, &c, q)?})))
     })
     .await
 }
@@ -519,7 +743,7 @@ async fn run_batch(
         let c = s.db.collection(&name)?;
         let out = queries
             .into_iter()
-            .map(|q| run_query(&c, q).map(wrap))
+            .map(|q| run_query(&s.db, &c, q).map(wrap))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Reply(Value::Array(out)))
     })
@@ -541,11 +765,54 @@ pub async fn query_batch(
     .await
 }
 
-/// `/points/query/groups`: the best hits grouped by a keyword or integer payload value.
-pub async fn query_groups(
-    State(s): State<AppState>,
-    Path(name): Path<String>,
-    Body(b): Body<Value>,
+/// `with_lookup` of a groups request: the collection whose point with the group's id is
+/// attached to each group.
+struct GroupLookup {
+    collection: String,
+    with_payload: PayloadSelector,
+    with_vectors: VectorSelector,
+}
+
+fn group_lookup(v: Option<&Value>) -> Result<Option<GroupLookup>, ApiError> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(c)) => Ok(Some(GroupLookup {
+            collection: c.clone(),
+            with_payload: PayloadSelector::All,
+            with_vectors: VectorSelector::None,
+        })),
+        Some(Value::Object(m)) => Ok(Some(GroupLookup {
+            collection: m
+                .get("collection")
+                .and_then(Value::as_str)
+                .ok_or_else(|| ApiError::bad_request("with_lookup needs a \"collection\""))?
+                .to_string(),
+            with_payload: payload_selector(m.get("with_payload"), true)?,
+            with_vectors: vector_selector(m.get("with_vectors").or_else(|| m.get("with_vector")))?,
+        })),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "with_lookup must be a collection name or an object, got {}",
+            kind(other)
+        ))),
+    }
+}
+
+/// A group id as the point id it names in a lookup collection, if it can be one.
+fn group_point_id(key: &Value) -> Option<PointId> {
+    match key {
+        Value::Number(n) => n.as_u64().map(PointId::Num),
+        Value::String(s) => PointId::parse_uuid(s).ok(),
+        _ => None,
+    }
+}
+
+/// The best hits grouped by a keyword or integer payload value (`/points/query/groups` and
+/// the legacy `/search/groups`, `/recommend/groups`).
+async fn run_groups(
+    s: AppState,
+    name: String,
+    b: Value,
+    parse: fn(&Value) -> Result<Query, ApiError>,
 ) -> ApiResult {
     let m = object(&b, "request body")?;
     let group_by = m
@@ -556,24 +823,89 @@ pub async fn query_groups(
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let group_size = usize_field(m, "group_size", 3)?;
     let groups = usize_field(m, "limit", 10)?;
-    if m.get("with_lookup").is_some_and(|x| !x.is_null()) {
-        return Err(unsupported("with_lookup"));
-    }
-    let mut q = parse_query(&b)?;
+    let lookup = group_lookup(m.get("with_lookup"))?;
+    let mut q = parse(&b)?;
     q.stage.limit = usize::MAX;
     blocking(move || {
         let c = s.db.collection(&name)?;
-        let hits = run_stage(&c, q.stage, None, usize::MAX)?;
-        let keys = c.get(&hits.iter().map(|h| h.id.clone()).collect::<Vec<_>>(), &PayloadSelector::Include(vec![group_by.clone()]), &VectorSelector::None)?;
-        let payloads: HashMap<PointId, azimuth_engine::Payload> = keys.into_iter().filter_map(|r| Some((r.id, r.payload?))).collect();
-        let grouped = super::fusion::group(&hits, |id| payloads.get(id).map(|p| group_by.values(p).into_iter().cloned().collect()).unwrap_or_default(), group_size, groups);
-        let out = grouped
+        let lookup_c = match &lookup {
+            Some(l) => Some(s.db.collection(&l.collection)?),
+            None => None,
+        };
+        let hits = run_stage(&s.db, &c, q.stage, None, usize::MAX)?;
+        let ids: Vec<PointId> = hits.iter().map(|h| h.id.clone()).collect();
+        let keys = c.get(
+            &ids,
+            &PayloadSelector::Include(vec![group_by.clone()]),
+            &VectorSelector::None,
+        )?;
+        let payloads: HashMap<PointId, azimuth_engine::Payload> = keys
             .into_iter()
-            .map(|(key, members)| Ok(json!({"id": key, "hits": materialise(&c, &members, &q.with_payload, &q.with_vectors)?})))
-            .collect::<Result<Vec<_>, ApiError>>()?;
+            .filter_map(|r| Some((r.id, r.payload?)))
+            .collect();
+        let key_of = |id: &PointId| {
+            payloads
+                .get(id)
+                .map(|p| group_by.values(p).into_iter().cloned().collect())
+                .unwrap_or_default()
+        };
+        let grouped = super::fusion::group(&hits, key_of, group_size, groups);
+        let mut out = Vec::with_capacity(grouped.len());
+        for (key, members) in grouped {
+            let mut g = Map::new();
+            g.insert(
+                "hits".into(),
+                Value::Array(materialise(&c, &members, &q.with_payload, &q.with_vectors)?),
+            );
+            if let (Some(l), Some(lc)) = (&lookup, &lookup_c) {
+                if let Some(id) = group_point_id(&key) {
+                    if let Some(r) = lc.get(&[id], &l.with_payload, &l.with_vectors)?.first() {
+                        g.insert("lookup".into(), record_json(r, &lc.config()));
+                    }
+                }
+            }
+            g.insert("id".into(), key);
+            out.push(Value::Object(g));
+        }
         Ok(Reply(json!({ "groups": out })))
     })
     .await
+}
+
+pub async fn query_groups(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    Body(b): Body<Value>,
+) -> ApiResult {
+    run_groups(s, name, b, parse_query).await
+}
+
+/// Copies the fields the legacy routes share with the Query API into a query request.
+fn legacy_common(m: &Map<String, Value>, query: Value) -> Result<Value, ApiError> {
+    let mut q: Map<String, Value> = Map::new();
+    for k in [
+        "using",
+        "lookup_from",
+        "filter",
+        "params",
+        "offset",
+        "with_payload",
+        "with_vector",
+        "with_vectors",
+        "score_threshold",
+    ] {
+        if let Some(v) = m.get(k) {
+            q.insert(k.into(), v.clone());
+        }
+    }
+    let limit = m
+        .get("limit")
+        .or_else(|| m.get("top"))
+        .cloned()
+        .ok_or_else(|| ApiError::bad_request("limit is required"))?;
+    q.insert("limit".into(), limit);
+    q.insert("query".into(), query);
+    Ok(Value::Object(q))
 }
 
 /// Legacy `SearchRequest` → a query: `vector` is a list or `{"name", "vector"}`.
@@ -590,20 +922,56 @@ fn legacy_search(body: &Value) -> Result<Query, ApiError> {
         Some(v) => (String::new(), v.clone()),
         None => return Err(ApiError::bad_request("vector is required")),
     };
-    let mut q: Map<String, Value> = m.clone();
-    q.remove("vector");
-    let limit = m
-        .get("limit")
-        .or_else(|| m.get("top"))
-        .cloned()
-        .ok_or_else(|| ApiError::bad_request("limit is required"))?;
-    q.insert("limit".into(), limit);
-    q.insert("query".into(), json!({ "nearest": vector }));
-    q.insert("using".into(), json!(using));
-    for k in ["top", "shard_key", "prefetch", "lookup_from"] {
-        q.remove(k);
+    let mut q = legacy_common(m, json!({ "nearest": vector }))?;
+    q["using"] = json!(using);
+    if let Some(q) = q.as_object_mut() {
+        q.remove("lookup_from");
     }
-    parse_query(&Value::Object(q))
+    parse_query(&q)
+}
+
+/// Legacy `RecommendRequest` → a recommend query.
+fn legacy_recommend(body: &Value) -> Result<Query, ApiError> {
+    let m = object(body, "recommend request")?;
+    let mut r = Map::new();
+    for k in ["positive", "negative", "strategy"] {
+        if let Some(v) = m.get(k) {
+            r.insert(k.into(), v.clone());
+        }
+    }
+    parse_query(&legacy_common(m, json!({ "recommend": r }))?)
+}
+
+/// Legacy `DiscoverRequest` → a discover query, or a context query without a target.
+fn legacy_discover(body: &Value) -> Result<Query, ApiError> {
+    let m = object(body, "discover request")?;
+    let context = m.get("context").cloned().unwrap_or(Value::Null);
+    let query = match m.get("target").filter(|t| !t.is_null()) {
+        Some(t) => json!({"discover": {"target": t, "context": context}}),
+        None if context.as_array().is_some_and(|a| !a.is_empty()) => {
+            json!({ "context": context })
+        }
+        None => {
+            return Err(ApiError::bad_request(
+                "discover needs a target, context pairs, or both",
+            ))
+        }
+    };
+    parse_query(&legacy_common(m, query)?)
+}
+
+async fn legacy_one(
+    s: AppState,
+    name: String,
+    b: Value,
+    parse: fn(&Value) -> Result<Query, ApiError>,
+) -> ApiResult {
+    let q = parse(&b)?;
+    blocking(move || {
+        let c = s.db.collection(&name)?;
+        Ok(Reply(run_query(&s.db, &c, q)?))
+    })
+    .await
 }
 
 pub async fn search(
@@ -611,8 +979,7 @@ pub async fn search(
     Path(name): Path<String>,
     Body(b): Body<Value>,
 ) -> ApiResult {
-    let q = legacy_search(&b)?;
-    blocking(move || Ok(Reply(run_query(&*s.db.collection(&name)?, q)?))).await
+    legacy_one(s, name, b, legacy_search).await
 }
 
 pub async fn search_batch(
@@ -621,4 +988,52 @@ pub async fn search_batch(
     Body(b): Body<Value>,
 ) -> ApiResult {
     run_batch(s, name, &b, legacy_search, |points| points).await
+}
+
+pub async fn search_groups(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    Body(b): Body<Value>,
+) -> ApiResult {
+    run_groups(s, name, b, legacy_search).await
+}
+
+pub async fn recommend(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    Body(b): Body<Value>,
+) -> ApiResult {
+    legacy_one(s, name, b, legacy_recommend).await
+}
+
+pub async fn recommend_batch(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    Body(b): Body<Value>,
+) -> ApiResult {
+    run_batch(s, name, &b, legacy_recommend, |points| points).await
+}
+
+pub async fn recommend_groups(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    Body(b): Body<Value>,
+) -> ApiResult {
+    run_groups(s, name, b, legacy_recommend).await
+}
+
+pub async fn discover(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    Body(b): Body<Value>,
+) -> ApiResult {
+    legacy_one(s, name, b, legacy_discover).await
+}
+
+pub async fn discover_batch(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    Body(b): Body<Value>,
+) -> ApiResult {
+    run_batch(s, name, &b, legacy_discover, |points| points).await
 }
