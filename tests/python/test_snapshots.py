@@ -56,3 +56,46 @@ def test_snapshot_round_trip(client: QdrantClient, http: httpx.Client, server, t
     assert client.list_snapshots(name) == []
     with pytest.raises(UnexpectedResponse):
         client.delete_snapshot(name, snap.name, wait=True)
+
+
+def test_full_storage_snapshot_round_trip(start_server, tmp_path):
+    """create_full_snapshot → list → download → a new server started with
+    --storage-snapshot has the same collections, points, aliases and Chroma collections."""
+    src = start_server(tmp_path / "src")
+    client = QdrantClient(url=src.url, timeout=30)
+    http = httpx.Client(base_url=src.url, timeout=30)
+    for name, dist in (("fa", models.Distance.COSINE), ("fb", models.Distance.DOT)):
+        client.create_collection(name, vectors_config=models.VectorParams(size=3, distance=dist))
+        client.upsert(name, [models.PointStruct(id=i, vector=[float(i), 1.0, -1.0], payload={"i": i}) for i in range(1, 40)])
+    client.update_collection_aliases([models.CreateAliasOperation(create_alias=models.CreateAlias(collection_name="fb", alias_name="current"))])
+    r = http.post("/api/v2/tenants/default_tenant/databases/default_database/collections", json={"name": "notes"})
+    assert r.status_code == 200, r.text
+    before = {n: everything(client, n) for n in ("fa", "fb")}
+
+    snap = client.create_full_snapshot(wait=True)
+    assert snap is not None and snap.name.startswith("full-snapshot-") and len(snap.checksum) == 64
+    assert [s.name for s in client.list_full_snapshots()] == [snap.name]
+    r = http.get(f"/snapshots/{snap.name}")
+    assert r.status_code == 200 and len(r.content) == snap.size
+    archive = tmp_path / snap.name
+    archive.write_bytes(r.content)
+    for hostile in ["..%2FLOCK", "x.snapshot", "full-snapshot-x.snapshot"]:
+        assert http.get(f"/snapshots/{hostile}").status_code in (400, 404)
+    assert client.delete_full_snapshot(snap.name, wait=True)
+    assert client.list_full_snapshots() == []
+
+    dst = start_server(tmp_path / "dst", extra_args=["--storage-snapshot", str(archive)])
+    client2 = QdrantClient(url=dst.url, timeout=30)
+    assert sorted(c.name for c in client2.get_collections().collections) == ["fa", "fb"]
+    for n, want in before.items():
+        assert everything(client2, n) == want
+    assert [(a.alias_name, a.collection_name) for a in client2.get_aliases().aliases] == [("current", "fb")]
+    r = httpx.get(f"{dst.url}/api/v2/tenants/default_tenant/databases/default_database/collections")
+    assert "notes" in [c["name"] for c in r.json()], r.text
+
+    # A damaged archive stops the server from starting, with a message saying why.
+    broken = tmp_path / "broken.snapshot"
+    broken.write_bytes(archive.read_bytes()[: snap.size // 2])
+    with pytest.raises(Exception) as e:
+        start_server(tmp_path / "dst2", extra_args=["--storage-snapshot", str(broken)])
+    assert "snapshot" in str(e.value).lower()

@@ -159,6 +159,209 @@ impl Database {
     }
 }
 
+fn part<'a>(
+    files: &'a std::collections::BTreeMap<String, PathBuf>,
+    entry: &str,
+) -> Result<&'a Path> {
+    files
+        .get(entry)
+        .map(PathBuf::as_path)
+        .ok_or_else(|| Error::invalid(format!("not a valid Azimuth full snapshot: no {entry:?}")))
+}
+
+fn valid_full_name(name: &str) -> bool {
+    valid_name(name) && name.starts_with("full-snapshot-")
+}
+
+impl Database {
+    fn db_dir(&self) -> Result<&crate::storage::DbDir> {
+        self.dir()
+            .ok_or_else(|| Error::invalid("an in-memory database has no snapshots"))
+    }
+
+    /// Writes a snapshot of the whole storage: every collection (each checkpointed and
+    /// archived as by [`Database::create_snapshot`], one after another), the aliases and the
+    /// catalog documents, in one archive `full-snapshot-<time>.snapshot`.
+    pub fn create_full_snapshot(&self) -> Result<SnapshotInfo> {
+        use crate::storage::full_snapshot::{self as full, Listing, Part};
+        let dir = self.db_dir()?;
+        let out_dir = dir.full_snapshots_dir()?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let stamp = snapshot::format_utc(now.as_secs() as i64, '-').replace(':', "-");
+        let out = out_dir.join(format!(
+            "full-snapshot-{stamp}-{:03}.snapshot",
+            now.subsec_millis()
+        ));
+        let scratch = dir.full_scratch_dir()?;
+        let result = (|| {
+            let mut listing = Listing::default();
+            let mut parts = std::collections::BTreeMap::new();
+            for (i, name) in self.list_collections().into_iter().enumerate() {
+                let Ok(c) = self.collection(&name) else {
+                    continue; // deleted meanwhile
+                };
+                let entry = format!("collections/{i}.snapshot");
+                let path = scratch.join(format!("c{i}.snapshot"));
+                c.write_snapshot(&path)?;
+                let (size, sha256) = full::describe(&path)?;
+                listing.collections.push(Part {
+                    name,
+                    entry: entry.clone(),
+                    size,
+                    sha256,
+                });
+                parts.insert(entry, path);
+            }
+            for (i, name) in dir.catalog_names()?.into_iter().enumerate() {
+                let Some(body) = dir.read_catalog(&name)? else {
+                    continue;
+                };
+                let entry = format!("catalog/{i}.json");
+                let path = scratch.join(format!("k{i}.json"));
+                full::write_part(&path, &body)?;
+                let (size, sha256) = full::describe(&path)?;
+                listing.catalog.push(Part {
+                    name,
+                    entry: entry.clone(),
+                    size,
+                    sha256,
+                });
+                parts.insert(entry, path);
+            }
+            listing.aliases = self.list_aliases();
+            full::write(&listing, &parts, &out)
+        })();
+        let cleaned = dir.remove_scratch(&scratch);
+        let info = result?;
+        cleaned?;
+        Ok(info)
+    }
+
+    /// The full snapshots, oldest first.
+    pub fn list_full_snapshots(&self) -> Result<Vec<SnapshotInfo>> {
+        let dir = self.db_dir()?.full_snapshots_dir()?;
+        let mut out = Vec::new();
+        for name in crate::storage::files::list_names(&dir)? {
+            let path = dir.join(&name);
+            if valid_full_name(&name) && path.is_file() {
+                out.push(snapshot::info(&path)?);
+            }
+        }
+        out.sort_by(|a, b| {
+            a.creation_time
+                .cmp(&b.creation_time)
+                .then(a.name.cmp(&b.name))
+        });
+        Ok(out)
+    }
+
+    fn full_snapshot_path(&self, name: &str) -> Result<PathBuf> {
+        let path = self.db_dir()?.full_snapshots_dir()?.join(name);
+        if !valid_full_name(name) || !path.is_file() {
+            return Err(Error::not_found(format!(
+                "full snapshot {name:?} does not exist"
+            )));
+        }
+        Ok(path)
+    }
+
+    /// Opens a full snapshot for reading (download).
+    pub fn open_full_snapshot(&self, name: &str) -> Result<(std::fs::File, SnapshotInfo)> {
+        let path = self.full_snapshot_path(name)?;
+        let f = crate::storage::full_snapshot::open_part(&path)?;
+        Ok((f, snapshot::info(&path)?))
+    }
+
+    pub fn delete_full_snapshot(&self, name: &str) -> Result<()> {
+        let path = self.full_snapshot_path(name)?;
+        crate::storage::files::remove_file_if_exists(&snapshot::checksum_path(&path))?;
+        crate::storage::files::remove_file_if_exists(&path)
+    }
+
+    /// Restores a full snapshot: every collection it holds replaces (or creates) the
+    /// collection of that name, its aliases and catalog documents are put back; collections
+    /// it does not hold are left alone. The archive is unpacked and checked whole before
+    /// anything changes; then collections are recovered one by one. With `checksum`
+    /// (SHA-256 hex of the archive), a mismatch is an error and changes nothing. Returns the
+    /// names of the recovered collections.
+    pub fn recover_full_snapshot(
+        &self,
+        archive: impl Read,
+        checksum: Option<&str>,
+    ) -> Result<Vec<String>> {
+        use crate::storage::full_snapshot as full;
+        let dir = self.db_dir()?;
+        let scratch = dir.full_scratch_dir()?;
+        let result = (|| {
+            let mut reader = HashingReader {
+                inner: archive,
+                hash: Sha256::new(),
+            };
+            let (listing, files) = full::unpack(&mut reader, &scratch)?;
+            std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| Error::io(&scratch, e))?;
+            let got: String = reader
+                .hash
+                .finalize()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            if let Some(want) = checksum {
+                if !want.eq_ignore_ascii_case(got.trim()) {
+                    return Err(Error::invalid(format!(
+                        "snapshot checksum mismatch: expected {want}, got {got}"
+                    )));
+                }
+            }
+            for p in &listing.collections {
+                crate::db::validate_name(&p.name)?;
+            }
+            let mut docs = Vec::new();
+            for p in &listing.catalog {
+                if !crate::storage::catalog::valid_name(&p.name) {
+                    return Err(Error::invalid(format!(
+                        "not a valid Azimuth full snapshot: catalog name {:?}",
+                        p.name
+                    )));
+                }
+                let body = full::read_part(part(&files, &p.entry)?)?;
+                let doc: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+                    Error::invalid(format!(
+                        "not a valid Azimuth full snapshot: catalog document {:?}: {e}",
+                        p.name
+                    ))
+                })?;
+                docs.push((p.name.clone(), doc));
+            }
+            let mut recovered = Vec::new();
+            for p in &listing.collections {
+                let f = full::open_part(part(&files, &p.entry)?)?;
+                self.recover_snapshot(&p.name, std::io::BufReader::new(f), Some(&p.sha256))?;
+                recovered.push(p.name.clone());
+            }
+            let actions: Vec<crate::db::AliasAction> = listing
+                .aliases
+                .iter()
+                .filter(|(_, c)| self.collection_exists(c))
+                .map(|(alias, collection)| crate::db::AliasAction::Create {
+                    alias: alias.clone(),
+                    collection: collection.clone(),
+                })
+                .collect();
+            self.update_aliases(&actions)?;
+            for (name, doc) in docs {
+                self.put_catalog_document(&name, &doc)?;
+            }
+            Ok(recovered)
+        })();
+        let cleaned = dir.remove_scratch(&scratch);
+        let recovered = result?;
+        cleaned?;
+        Ok(recovered)
+    }
+}
+
 struct HashingReader<R> {
     inner: R,
     hash: Sha256,

@@ -23,6 +23,9 @@ pub struct ServerConfig {
     pub tls_key: Option<PathBuf>,
     /// Version reported at `/` (qdrant-client warns unless major.minor is within one of its own).
     pub reported_version: String,
+    /// A full snapshot archive to restore before serving (its collections replace those of
+    /// the same name; its aliases and Chroma catalog are put back).
+    pub storage_snapshot: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -39,6 +42,7 @@ impl Default for ServerConfig {
             tls_cert: None,
             tls_key: None,
             reported_version: "1.20.0".into(),
+            storage_snapshot: None,
         }
     }
 }

@@ -55,7 +55,20 @@ pub fn app(db: Arc<Database>, config: ServerConfig) -> Router {
 /// in-flight requests and flushes every collection.
 pub async fn run(config: ServerConfig) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let data_dir = config.data_dir.clone();
-    let db = tokio::task::spawn_blocking(move || Database::open(&data_dir)).await??;
+    let snapshot = config.storage_snapshot.clone();
+    let db = tokio::task::spawn_blocking(move || -> Result<Database, Box<dyn std::error::Error + Send + Sync>> {
+        let db = Database::open(&data_dir)?;
+        if let Some(path) = snapshot {
+            let file = std::fs::File::open(&path)
+                .map_err(|e| format!("cannot read the storage snapshot {}: {e}", path.display()))?;
+            let names = db
+                .recover_full_snapshot(std::io::BufReader::new(file), None)
+                .map_err(|e| format!("restoring {}: {e}", path.display()))?;
+            tracing::info!(snapshot = %path.display(), collections = ?names, "storage snapshot restored");
+        }
+        Ok(db)
+    })
+    .await??;
     let db = Arc::new(db);
     let addr: SocketAddr = format!("{}:{}", config.host, config.port).parse()?;
     let tls = match (&config.tls_cert, &config.tls_key) {

@@ -32,6 +32,10 @@ pub struct ServeArgs {
     /// PEM private key for --tls-cert.
     #[arg(long, env = "AZIMUTH_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Restore this full snapshot (from `POST /snapshots`) before serving: its collections
+    /// replace those of the same name, its aliases and Chroma catalog are put back.
+    #[arg(long, env = "AZIMUTH_STORAGE_SNAPSHOT")]
+    pub storage_snapshot: Option<PathBuf>,
     /// JSON file with any of: host, port, chroma_port, api_key, read_only_api_key, max_body_bytes,
     /// max_batch, tls_cert, tls_key, data_dir.
     #[arg(long, env = "AZIMUTH_CONFIG")]
@@ -119,6 +123,7 @@ pub fn run(data_dir: &Path, data_dir_given: bool, a: &ServeArgs) -> Result<()> {
     if let Some(m) = a.max_body_bytes {
         cfg.max_body_bytes = m;
     }
+    cfg.storage_snapshot = a.storage_snapshot.clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

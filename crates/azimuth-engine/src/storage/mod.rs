@@ -16,6 +16,7 @@
 pub(crate) mod catalog;
 pub(crate) mod codec;
 pub(crate) mod files;
+pub(crate) mod full_snapshot;
 pub(crate) mod graph_file;
 pub(crate) mod segment_file;
 pub mod snapshot;

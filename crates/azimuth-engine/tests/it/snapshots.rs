@@ -100,3 +100,81 @@ fn snapshot_round_trip_checksum_and_tampering() {
     assert!(db.list_snapshots("snap").unwrap().is_empty());
     assert!(Database::in_memory().create_snapshot("x").is_err());
 }
+
+#[test]
+fn full_snapshot_restores_collections_aliases_and_catalog() {
+    let src = tempfile::tempdir().unwrap();
+    let db = Database::open(src.path()).unwrap();
+    let mut rng = Rng(9);
+    for (name, d) in [("a", Distance::Cosine), ("b", Distance::Euclid)] {
+        let c = db
+            .create_collection(name, CollectionConfig::single(4, d))
+            .unwrap();
+        c.upsert(points(&mut rng, 0..120, 4), true).unwrap();
+        c.flush().unwrap();
+        c.upsert(points(&mut rng, 120..150, 4), true).unwrap(); // in the log only
+    }
+    db.update_aliases(&[AliasAction::Create {
+        alias: "latest".into(),
+        collection: "b".into(),
+    }])
+    .unwrap();
+    db.put_catalog_document("chroma", &json!({"tenants": ["t"]}))
+        .unwrap();
+    let before: Vec<ScrollResult> = ["a", "b"]
+        .iter()
+        .map(|n| everything(&db.collection(n).unwrap()))
+        .collect();
+    let info = db.create_full_snapshot().unwrap();
+    assert!(info.name.starts_with("full-snapshot-"));
+    assert_eq!(db.list_full_snapshots().unwrap(), vec![info.clone()]);
+    // Per-collection listings do not show it, and it does not show theirs.
+    assert!(db.list_snapshots("a").unwrap().is_empty());
+    let (mut f, _) = db.open_full_snapshot(&info.name).unwrap();
+    let mut archive = Vec::new();
+    std::io::Read::read_to_end(&mut f, &mut archive).unwrap();
+    assert_eq!(archive.len() as u64, info.size);
+
+    // Into a fresh database that already has a collection the snapshot does not hold.
+    let dst = tempfile::tempdir().unwrap();
+    let db2 = Database::open(dst.path()).unwrap();
+    db2.create_collection("keep", CollectionConfig::single(2, Distance::Dot))
+        .unwrap();
+    // Tampered archives and a wrong checksum change nothing.
+    let mut bad = archive.clone();
+    let at = bad.len() / 2;
+    bad[at] ^= 0x55;
+    assert!(db2.recover_full_snapshot(bad.as_slice(), None).is_err());
+    assert!(db2
+        .recover_full_snapshot(archive.as_slice(), Some(&"0".repeat(64)))
+        .is_err());
+    assert!(db2.recover_full_snapshot(&b"not a tar"[..], None).is_err());
+    assert_eq!(db2.list_collections(), vec!["keep".to_string()]);
+
+    let names = db2
+        .recover_full_snapshot(archive.as_slice(), Some(&info.checksum))
+        .unwrap();
+    assert_eq!(names, vec!["a".to_string(), "b".to_string()]);
+    for (n, want) in ["a", "b"].iter().zip(&before) {
+        assert_eq!(&everything(&db2.collection(n).unwrap()), want);
+    }
+    assert_eq!(
+        db2.list_aliases(),
+        vec![("latest".to_string(), "b".to_string())]
+    );
+    assert_eq!(
+        db2.catalog_document("chroma").unwrap(),
+        Some(json!({"tenants": ["t"]}))
+    );
+    assert!(db2.collection_exists("keep"));
+    drop(db2);
+    let db2 = Database::open(dst.path()).unwrap();
+    assert_eq!(&everything(&db2.collection("a").unwrap()), &before[0]);
+
+    db.delete_full_snapshot(&info.name).unwrap();
+    assert!(db.list_full_snapshots().unwrap().is_empty());
+    for hostile in ["../LOCK", "full-snapshot-../../x.snapshot", "x.snapshot"] {
+        assert!(db.open_full_snapshot(hostile).is_err());
+        assert!(db.delete_full_snapshot(hostile).is_err());
+    }
+}

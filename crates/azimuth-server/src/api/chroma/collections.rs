@@ -268,6 +268,8 @@ pub async fn query(
         .unwrap_or_else(|| vec![Include::Documents, Include::Metadatas, Include::Distances]);
     let out = blocking(move || {
         let view = records::find(&s.chroma, &tenant, &database, &id)?;
+        // The collection's `ef_search` (`hnsw:search_ef`) is the beam width of graph walks.
+        let ef = super::config::hnsw_of(&view.record.configuration).ef_search;
         super::read::query(
             view.engine.as_deref(),
             &body.query_embeddings,
@@ -275,6 +277,7 @@ pub async fn query(
             body.ids.as_deref(),
             filter.as_ref(),
             &include,
+            usize::try_from(ef).ok().filter(|&e| e > 0),
         )
     })
     .await?;

@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashSet};
 use azimuth_engine::filter::{Condition, FieldCondition, Match, ScalarValue};
 use azimuth_engine::{
     Collection, Distance, Filter, JsonPath, PayloadSelector, PointId, PointSelector, Record,
-    ScoredPoint, ScrollRequest, SearchRequest, VectorSelector,
+    ScoredPoint, ScrollRequest, SearchParams, SearchRequest, VectorSelector,
 };
 use serde_json::{json, Value};
 
@@ -215,7 +215,12 @@ pub fn query(
     ids: Option<&[String]>,
     filter: Option<&Where>,
     include: &[Include],
+    ef: Option<usize>,
 ) -> ChromaResult<Value> {
+    let params = SearchParams {
+        hnsw_ef: ef,
+        ..SearchParams::default()
+    };
     let queries: Vec<Vec<f32>> = embeddings(query_embeddings, false)?
         .into_iter()
         .flatten()
@@ -230,7 +235,7 @@ pub fn query(
             return Err(dimension_error(dim, q.len()));
         }
         let fast = match (ids, filter) {
-            (None, Some(f)) => verified_candidates(col, f, &queries, n_results)?,
+            (None, Some(f)) => verified_candidates(col, f, &queries, n_results, &params)?,
             _ => None,
         };
         let allowed: Option<HashSet<PointId>> = match fast {
@@ -257,6 +262,7 @@ pub fn query(
                     filter: filter.clone(),
                     with_payload: payload_selector(include, space),
                     with_vectors: vector_selector(include),
+                    params: params.clone(),
                     ..SearchRequest::dense(q.clone(), limit)
                 })
                 .collect();
@@ -355,6 +361,7 @@ fn verified_candidates(
     w: &Where,
     queries: &[Vec<f32>],
     n: u64,
+    params: &SearchParams,
 ) -> ChromaResult<Option<HashSet<PointId>>> {
     let Some(engine_filter) = superset_filter(w) else {
         return Ok(None);
@@ -371,6 +378,7 @@ fn verified_candidates(
         .map(|q| SearchRequest {
             filter: Some(engine_filter.clone()),
             with_payload: sel.clone(),
+            params: params.clone(),
             ..SearchRequest::dense(q.clone(), limit)
         })
         .collect();

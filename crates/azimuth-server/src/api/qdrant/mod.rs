@@ -26,6 +26,14 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(service::metrics))
         .route("/cluster", get(service::cluster))
         .route("/openapi.json", get(openapi::serve))
+        .route(
+            "/snapshots",
+            get(snapshots::full_list).post(snapshots::full_create),
+        )
+        .route(
+            "/snapshots/{snapshot}",
+            get(snapshots::full_download).delete(snapshots::full_delete),
+        )
         .route("/collections", get(collections::list))
         .route("/aliases", get(collections::list_aliases))
         .route("/collections/aliases", post(collections::update_aliases))

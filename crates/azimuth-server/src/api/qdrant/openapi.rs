@@ -235,6 +235,30 @@ pub(super) const ENDPOINTS: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "get",
+        "/snapshots",
+        "snapshots",
+        "List whole-storage snapshots",
+    ),
+    (
+        "post",
+        "/snapshots",
+        "snapshots",
+        "Create a whole-storage snapshot (every collection, the aliases, the Chroma catalog)",
+    ),
+    (
+        "get",
+        "/snapshots/{snapshot_name}",
+        "snapshots",
+        "Download a whole-storage snapshot",
+    ),
+    (
+        "delete",
+        "/snapshots/{snapshot_name}",
+        "snapshots",
+        "Delete a whole-storage snapshot",
+    ),
+    (
+        "get",
         "/collections/{collection_name}/snapshots",
         "snapshots",
         "List snapshots",

@@ -68,8 +68,57 @@ pub async fn download(
     Path((name, snap)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let (file, info) = blocking(move || Ok(s.db.open_snapshot(&name, &snap)?)).await?;
+    Ok(send_file(file, &info))
+}
+
+/// `GET /snapshots`: the whole-storage snapshots.
+pub async fn full_list(State(s): State<AppState>) -> ApiResult {
+    blocking(move || {
+        Ok(Reply(Value::Array(
+            s.db.list_full_snapshots()?.iter().map(describe).collect(),
+        )))
+    })
+    .await
+}
+
+/// `POST /snapshots?wait=`: a snapshot of every collection, the aliases and the Chroma
+/// catalog in one archive.
+pub async fn full_create(State(s): State<AppState>, q: Params) -> Result<Response, ApiError> {
+    let wait = match q.get("wait") {
+        None => true,
+        Some(_) => wait_param(&q)?,
+    };
+    let task = tokio::task::spawn_blocking(move || s.db.create_full_snapshot());
+    if !wait {
+        return Ok((
+            StatusCode::ACCEPTED,
+            axum::Json(json!({"status": "accepted", "time": 0.0})),
+        )
+            .into_response());
+    }
+    let info = task.await??;
+    Ok(Reply(describe(&info)).into_response())
+}
+
+pub async fn full_delete(State(s): State<AppState>, Path(snap): Path<String>) -> ApiResult {
+    blocking(move || {
+        s.db.delete_full_snapshot(&snap)?;
+        Ok(Reply(json!(true)))
+    })
+    .await
+}
+
+pub async fn full_download(
+    State(s): State<AppState>,
+    Path(snap): Path<String>,
+) -> Result<Response, ApiError> {
+    let (file, info) = blocking(move || Ok(s.db.open_full_snapshot(&snap)?)).await?;
+    Ok(send_file(file, &info))
+}
+
+fn send_file(file: std::fs::File, info: &SnapshotInfo) -> Response {
     let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
-    Ok((
+    (
         [
             (header::CONTENT_TYPE, "application/octet-stream".to_string()),
             (header::CONTENT_LENGTH, info.size.to_string()),
@@ -80,7 +129,7 @@ pub async fn download(
         ],
         HttpBody::from_stream(stream),
     )
-        .into_response())
+        .into_response()
 }
 
 /// `PUT .../snapshots/recover` with `{"location": "file:///abs/path", "checksum"?}`.
