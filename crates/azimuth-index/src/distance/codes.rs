@@ -1,7 +1,7 @@
-//! Kernels over quantized codes: int8 dot / squared L2 / L1 (scalar and AVX2), and the
-//! weighted AND-popcount that binary codes use (scalar and `popcnt`).
+//! Kernels over quantized codes: int8 dot / squared L2 / L1 (scalar, AVX2 and AVX-512BW),
+//! and the weighted AND-popcount that binary codes use (scalar and `popcnt`).
 //!
-//! The integer sums are exact: each AVX2 lane adds at most `len / 16` pairs of products of
+//! The integer sums are exact: each SIMD lane adds at most `len / 16` pairs of products of
 //! `|x| ≤ 254`, far from `i32::MAX` for any dimension Azimuth accepts, and lanes are summed
 //! in `i64`. Slices of different lengths use their common prefix.
 
@@ -11,6 +11,8 @@ enum Level {
     Scalar,
     #[cfg(target_arch = "x86_64")]
     Avx2,
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
 }
 
 fn level() -> Level {
@@ -19,8 +21,15 @@ fn level() -> Level {
     *LEVEL.get_or_init(|| {
         #[cfg(target_arch = "x86_64")]
         {
-            let forced_scalar = std::env::var("AZIMUTH_SIMD").is_ok_and(|v| v == "scalar");
-            if !forced_scalar && std::arch::is_x86_feature_detected!("avx2") {
+            let forced = std::env::var("AZIMUTH_SIMD").unwrap_or_default();
+            if forced != "scalar"
+                && forced != "avx2"
+                && std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+            {
+                return Level::Avx512;
+            }
+            if forced != "scalar" && std::arch::is_x86_feature_detected!("avx2") {
                 return Level::Avx2;
             }
         }
@@ -61,6 +70,9 @@ pub fn int8(op: Int8Op, a: &[i8], b: &[i8]) -> f32 {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `level()` returns Avx2 only when the CPU reports AVX2.
         Level::Avx2 => unsafe { avx2::int8(op, a, b) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `level()` returns Avx512 only when the CPU reports AVX-512F and BW.
+        Level::Avx512 => unsafe { avx512::int8(op, a, b) },
         Level::Scalar => scalar_int8(op, a, b),
     }
 }
@@ -176,6 +188,70 @@ mod avx2 {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::Int8Op;
+    use std::arch::x86_64::*;
+
+    /// 32 codes widened to i16, from 32 bytes at `p`.
+    ///
+    /// # Safety
+    /// `p .. p + 32` must be readable, and the CPU must have AVX-512BW.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    unsafe fn widen(p: *const i8) -> __m512i {
+        // SAFETY: the caller guarantees 32 readable bytes.
+        unsafe { _mm512_cvtepi8_epi16(_mm256_loadu_si256(p.cast())) }
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw")]
+    pub(super) fn int8(op: Int8Op, a: &[i8], b: &[i8]) -> f32 {
+        let n = a.len().min(b.len());
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let mut acc0 = _mm512_setzero_si512();
+        let mut acc1 = _mm512_setzero_si512();
+        let ones = _mm512_set1_epi16(1);
+        let step = |acc: __m512i, x: __m512i, y: __m512i| match op {
+            Int8Op::Dot => _mm512_add_epi32(acc, _mm512_madd_epi16(x, y)),
+            Int8Op::L2Squared => {
+                let d = _mm512_sub_epi16(x, y);
+                _mm512_add_epi32(acc, _mm512_madd_epi16(d, d))
+            }
+            Int8Op::L1 => {
+                let d = _mm512_abs_epi16(_mm512_sub_epi16(x, y));
+                _mm512_add_epi32(acc, _mm512_madd_epi16(d, ones))
+            }
+        };
+        let mut i = 0;
+        while i + 64 <= n {
+            // SAFETY: i + 64 <= n, so bytes i..i+64 lie inside both slices.
+            let (x0, y0, x1, y1) = unsafe {
+                (
+                    widen(pa.add(i)),
+                    widen(pb.add(i)),
+                    widen(pa.add(i + 32)),
+                    widen(pb.add(i + 32)),
+                )
+            };
+            acc0 = step(acc0, x0, y0);
+            acc1 = step(acc1, x1, y1);
+            i += 64;
+        }
+        if i + 32 <= n {
+            // SAFETY: i + 32 <= n.
+            let (x, y) = unsafe { (widen(pa.add(i)), widen(pb.add(i))) };
+            acc0 = step(acc0, x, y);
+            i += 32;
+        }
+        let mut lanes = [0i32; 16];
+        // SAFETY: `lanes` is 64 bytes, the size of one unaligned store.
+        unsafe { _mm512_storeu_si512(lanes.as_mut_ptr().cast(), _mm512_add_epi32(acc0, acc1)) };
+        let mut sum: i64 = lanes.iter().map(|&l| i64::from(l)).sum();
+        sum += super::scalar_int8(op, &a[i..n], &b[i..n]) as i64;
+        sum as f32
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,15 +265,28 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             (seed >> 33) as i64
         };
-        for len in [0, 1, 15, 16, 17, 31, 32, 33, 100, 384, 1000] {
+        for len in [
+            0, 1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 96, 100, 127, 384, 1000,
+        ] {
             let a: Vec<i8> = (0..len).map(|_| (next() % 255 - 127) as i8).collect();
             let b: Vec<i8> = (0..len).map(|_| (next() % 255 - 127) as i8).collect();
             for op in [Int8Op::Dot, Int8Op::L2Squared, Int8Op::L1] {
-                assert_eq!(
-                    int8(op, &a, &b),
-                    scalar_int8(op, &a, &b),
-                    "{op:?} len {len}"
-                );
+                let want = scalar_int8(op, &a, &b);
+                assert_eq!(int8(op, &a, &b), want, "{op:?} len {len}");
+                #[cfg(target_arch = "x86_64")]
+                {
+                    if std::arch::is_x86_feature_detected!("avx2") {
+                        // SAFETY: the CPU reports AVX2.
+                        assert_eq!(unsafe { avx2::int8(op, &a, &b) }, want, "avx2 {op:?} {len}");
+                    }
+                    if std::arch::is_x86_feature_detected!("avx512f")
+                        && std::arch::is_x86_feature_detected!("avx512bw")
+                    {
+                        // SAFETY: the CPU reports AVX-512F and BW.
+                        let got = unsafe { avx512::int8(op, &a, &b) };
+                        assert_eq!(got, want, "avx512 {op:?} {len}");
+                    }
+                }
             }
         }
         let extreme = vec![-127i8; 4096];
