@@ -108,6 +108,11 @@ impl From<tokio::task::JoinError> for ApiError {
 
 pub type ApiResult = Result<Reply, ApiError>;
 
+/// Single searches of collections up to this many points run on the async worker that
+/// received them (see `api::qdrant::query`): the longest such search, an exact scan of
+/// every row before the index exists, stays in the tens of milliseconds.
+pub const INLINE_SEARCH_MAX_POINTS: usize = 250_000;
+
 /// Runs engine work on the blocking pool.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
