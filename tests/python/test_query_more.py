@@ -264,3 +264,26 @@ def test_legacy_recommend_discover_and_group_routes(http: httpx.Client, client: 
         assert r.status_code == 400, (body, r.text)
     r = http.post(f"/collections/{name}/points/recommend", json={"positive": [987654], "limit": 3})
     assert r.status_code == 404, r.text
+
+
+def test_distance_matrix_matches_local_mode(client: QdrantClient, pair):
+    """With a sample as large as the collection the matrix is deterministic: every point's
+    nearest others. Pairs and offsets agree with local mode and with each other."""
+    local, names, _ = pair
+    for dist in models.Distance:
+        name = names[dist]
+        flt = models.Filter(must=[models.FieldCondition(key="city", match=models.MatchValue(value="Paris"))])
+        want = local.search_matrix_pairs(name, query_filter=flt, sample=N, limit=3)
+        got = client.search_matrix_pairs(name, query_filter=flt, sample=N, limit=3)
+        assert [(p.a, p.b) for p in got.pairs] == [(p.a, p.b) for p in want.pairs], dist
+        assert [p.score for p in got.pairs] == pytest.approx([p.score for p in want.pairs], rel=1e-4, abs=1e-4)
+        off = client.search_matrix_offsets(name, query_filter=flt, sample=N, limit=3)
+        assert [(off.ids[i], off.ids[j]) for i, j in zip(off.offsets_row, off.offsets_col)] == [(p.a, p.b) for p in got.pairs]
+        assert off.scores == pytest.approx([p.score for p in got.pairs])
+    # A random sample: the right shape, members of the sample only, no self-pairs.
+    name = names[models.Distance.COSINE]
+    off = client.search_matrix_offsets(name, sample=12, limit=4)
+    assert len(off.ids) == 12 and len(set(off.ids)) == 12
+    assert len(off.scores) == 12 * 4 and all(i != j for i, j in zip(off.offsets_row, off.offsets_col))
+    r = httpx.post(f"{client._client.rest_uri}/collections/{name}/points/search/matrix/pairs", json={"sample": 1})
+    assert r.status_code == 400, r.text

@@ -100,6 +100,14 @@ pub fn router(state: AppState) -> Router {
             &format!("{c}/points/search/groups"),
             post(query::search_groups),
         )
+        .route(
+            &format!("{c}/points/search/matrix/pairs"),
+            post(query::matrix_pairs),
+        )
+        .route(
+            &format!("{c}/points/search/matrix/offsets"),
+            post(query::matrix_offsets),
+        )
         .route(&format!("{c}/points/recommend"), post(query::recommend))
         .route(
             &format!("{c}/points/recommend/batch"),

@@ -205,6 +205,18 @@ pub(super) const ENDPOINTS: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "post",
+        "/collections/{collection_name}/points/search/matrix/pairs",
+        "search",
+        "Distance matrix of a random sample, as pairs",
+    ),
+    (
+        "post",
+        "/collections/{collection_name}/points/search/matrix/offsets",
+        "search",
+        "Distance matrix of a random sample, as row/column offsets",
+    ),
+    (
+        "post",
         "/collections/{collection_name}/points/recommend",
         "search",
         "Legacy recommendation from positive and negative examples",

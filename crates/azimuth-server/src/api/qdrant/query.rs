@@ -1049,3 +1049,145 @@ pub async fn discover_batch(
 ) -> ApiResult {
     run_batch(s, name, &b, legacy_discover, |points| points).await
 }
+
+/// The sampled points of a distance-matrix request, sorted by id, and each one's `limit`
+/// nearest other sampled points (best first).
+type Matrix = (Vec<PointId>, Vec<Vec<Hit>>);
+
+fn distance_matrix(c: &Collection, body: &Value) -> Result<Matrix, ApiError> {
+    let m = object(body, "request body")?;
+    let filter = parse_filter(m.get("filter"))?;
+    let sample = usize_field(m, "sample", 10)?;
+    let limit = usize_field(m, "limit", 3)?;
+    if sample < 2 || limit < 1 {
+        return Err(ApiError::bad_request(
+            "sample must be at least 2 and limit at least 1",
+        ));
+    }
+    let using = m
+        .get("using")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    if !c.config().vectors.contains_key(&using) {
+        return Err(ApiError::bad_request(format!(
+            "the distance matrix needs a dense vector; this collection has no dense vector {using:?}"
+        )));
+    }
+    let with_vector = Filter {
+        must: vec![Condition::HasVector(using.clone())],
+        ..Default::default()
+    };
+    let mut picked = sample_hits(c, and(filter.clone(), Some(&with_vector)), sample)?;
+    if picked.len() < 2 {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    picked.sort_by(|a, b| a.id.cmp(&b.id));
+    let ids: Vec<PointId> = picked.into_iter().map(|h| h.id).collect();
+    let records = c.get(
+        &ids,
+        &PayloadSelector::None,
+        &VectorSelector::Names(vec![using.clone()]),
+    )?;
+    let vectors: HashMap<PointId, Vec<f32>> = records
+        .into_iter()
+        .filter_map(|r| match r.vectors?.remove(&using)? {
+            Vector::Dense(d) => Some((r.id, d)),
+            Vector::Sparse(_) => None,
+        })
+        .collect();
+    let mut rows = Vec::with_capacity(ids.len());
+    for (i, id) in ids.iter().enumerate() {
+        let Some(v) = vectors.get(id) else {
+            rows.push(Vec::new()); // deleted since it was sampled
+            continue;
+        };
+        let others: HashSet<PointId> = ids
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| j != i)
+            .map(|(_, x)| x.clone())
+            .collect();
+        let only = Filter {
+            must: vec![Condition::HasId(others)],
+            ..Default::default()
+        };
+        let req = SearchRequest {
+            query: QueryVector::Dense(v.clone()),
+            using: using.clone(),
+            filter: and(Some(only), filter.as_ref()),
+            limit,
+            offset: 0,
+            score_threshold: None,
+            with_payload: PayloadSelector::None,
+            with_vectors: VectorSelector::None,
+            params: SearchParams::default(),
+        };
+        rows.push(
+            c.search(&req)?
+                .into_iter()
+                .map(|p| Hit {
+                    id: p.id,
+                    score: p.score,
+                    version: p.version,
+                    order_value: None,
+                })
+                .collect(),
+        );
+    }
+    Ok((ids, rows))
+}
+
+/// `/points/search/matrix/pairs`: `{"pairs": [{"a", "b", "score"}]}`.
+pub async fn matrix_pairs(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    Body(b): Body<Value>,
+) -> ApiResult {
+    blocking(move || {
+        let c = s.db.collection(&name)?;
+        let (ids, rows) = distance_matrix(&c, &b)?;
+        let pairs: Vec<Value> = ids
+            .iter()
+            .zip(&rows)
+            .flat_map(|(a, hits)| {
+                hits.iter().map(
+                    move |h| json!({"a": id_json(a), "b": id_json(&h.id), "score": h.score + 0.0}),
+                )
+            })
+            .collect();
+        Ok(Reply(json!({ "pairs": pairs })))
+    })
+    .await
+}
+
+/// `/points/search/matrix/offsets`: the same as a sparse matrix over the sampled ids.
+pub async fn matrix_offsets(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    Body(b): Body<Value>,
+) -> ApiResult {
+    blocking(move || {
+        let c = s.db.collection(&name)?;
+        let (ids, rows) = distance_matrix(&c, &b)?;
+        let position: HashMap<&PointId, usize> =
+            ids.iter().enumerate().map(|(i, id)| (id, i)).collect();
+        let (mut row, mut col, mut scores) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, hits) in rows.iter().enumerate() {
+            for h in hits {
+                if let Some(&j) = position.get(&h.id) {
+                    row.push(i);
+                    col.push(j);
+                    scores.push(h.score + 0.0);
+                }
+            }
+        }
+        Ok(Reply(json!({
+            "offsets_row": row,
+            "offsets_col": col,
+            "scores": scores,
+            "ids": ids.iter().map(id_json).collect::<Vec<_>>(),
+        })))
+    })
+    .await
+}
