@@ -287,3 +287,24 @@ def test_distance_matrix_matches_local_mode(client: QdrantClient, pair):
     assert len(off.scores) == 12 * 4 and all(i != j for i, j in zip(off.offsets_row, off.offsets_col))
     r = httpx.post(f"{client._client.rest_uri}/collections/{name}/points/search/matrix/pairs", json={"sample": 1})
     assert r.status_code == 400, r.text
+
+
+@pytest.mark.parametrize("distance", list(models.Distance))
+def test_relevance_feedback_matches_local_mode(client: QdrantClient, pair, distance):
+    local, names, vecs = pair
+    name = names[distance]
+    q = models.RelevanceFeedbackQuery(
+        relevance_feedback=models.RelevanceFeedbackInput(
+            target=vecs[5].tolist(),
+            feedback=[
+                models.FeedbackItem(example=11, score=0.9),
+                models.FeedbackItem(example=12, score=0.2),
+                models.FeedbackItem(example=vecs[40].tolist(), score=0.5),
+            ],
+            strategy=models.NaiveFeedbackStrategy(naive=models.NaiveFeedbackStrategyParams(a=1.0, b=1.5, c=0.7)),
+        )
+    )
+    want = local.query_points(name, query=q, limit=8).points
+    got = client.query_points(name, query=q, limit=8, search_params=EXACT).points
+    same(want, got)
+    assert not {11, 12} & {p.id for p in got}, "feedback examples given by id are excluded"

@@ -43,6 +43,17 @@ pub enum ExampleQuery {
     /// Context search: Σ over pairs of `sigmoid(min(sim(positive) − sim(negative) − ε, 0))`;
     /// 0 for a point on the positive side of every pair.
     Context(Vec<ContextPair>),
+    /// Relevance feedback, naive strategy: `a · sim(target)` plus, for every ordered pair of
+    /// feedback examples whose scores differ by `d > 0`, `c · d^b · (sim(better) −
+    /// sim(worse))`.
+    Feedback {
+        target: Vec<f32>,
+        /// Examples with the relevance score a judge gave them.
+        feedback: Vec<(Vec<f32>, f32)>,
+        a: f32,
+        b: f32,
+        c: f32,
+    },
 }
 
 /// Maximal marginal relevance: take the `candidates` nearest points, then repeatedly pick
@@ -128,6 +139,31 @@ impl ExampleQuery {
                 target: prep(target)?,
                 context: pairs(context)?,
             },
+            ExampleQuery::Feedback {
+                target,
+                feedback,
+                a,
+                b,
+                c,
+            } => {
+                if ![*a, *b, *c].iter().all(|x| x.is_finite())
+                    || feedback.iter().any(|(_, s)| !s.is_finite())
+                {
+                    return Err(Error::invalid(
+                        "relevance feedback coefficients and scores must be finite numbers",
+                    ));
+                }
+                ExampleQuery::Feedback {
+                    target: prep(target)?,
+                    feedback: feedback
+                        .iter()
+                        .map(|(v, s)| Ok((prep(v)?, *s)))
+                        .collect::<Result<Vec<_>>>()?,
+                    a: *a,
+                    b: *b,
+                    c: *c,
+                }
+            }
             ExampleQuery::Context(ps) => {
                 if ps.is_empty() {
                     return Err(Error::invalid(
@@ -145,7 +181,9 @@ impl ExampleQuery {
             ExampleQuery::BestScore { positive, .. } | ExampleQuery::SumScores { positive, .. } => {
                 positive.iter().map(Vec::as_slice).collect()
             }
-            ExampleQuery::Discover { target, .. } => vec![target.as_slice()],
+            ExampleQuery::Discover { target, .. } | ExampleQuery::Feedback { target, .. } => {
+                vec![target.as_slice()]
+            }
             ExampleQuery::Context(pairs) => pairs.iter().map(|p| p.positive.as_slice()).collect(),
         }
     }
@@ -185,6 +223,25 @@ impl ExampleQuery {
                     fast_sigmoid(d.min(0.0))
                 })
                 .sum(),
+            ExampleQuery::Feedback {
+                target,
+                feedback,
+                a,
+                b,
+                c,
+            } => {
+                let sims: Vec<f32> = feedback.iter().map(|(e, _)| sim(e)).collect();
+                let mut score = a * sim(target);
+                for (i, (_, si)) in feedback.iter().enumerate() {
+                    for (j, (_, sj)) in feedback.iter().enumerate() {
+                        let confidence = si - sj;
+                        if i != j && confidence > 0.0 {
+                            score += confidence.powf(*b) * c * (sims[i] - sims[j]);
+                        }
+                    }
+                }
+                score
+            }
         }
     }
 }
@@ -338,6 +395,26 @@ mod tests {
         }]);
         assert_eq!(ctx.score(Metric::Dot, &[1.0, 0.0]), 0.0);
         assert!(ctx.score(Metric::Dot, &[0.0, 1.0]) < 0.0);
+    }
+
+    #[test]
+    fn feedback_weighs_each_better_worse_pair() {
+        let q = ExampleQuery::Feedback {
+            target: vec![1.0, 0.0],
+            feedback: vec![
+                (vec![0.0, 1.0], 0.9),
+                (vec![0.0, -1.0], 0.1),
+                (vec![1.0, 1.0], 0.9),
+            ],
+            a: 2.0,
+            b: 2.0,
+            c: 0.5,
+        };
+        let v = [0.5, 0.25];
+        // 2·0.5 + pairs (0 → 1) and (2 → 1), each 0.5 · 0.8² · (sim(better) − sim(worse));
+        // the tie (0, 2) adds nothing.
+        let want = 2.0 * 0.5 + 0.5 * 0.64 * (0.25 + 0.25) + 0.5 * 0.64 * (0.75 + 0.25);
+        assert!((q.score(Metric::Dot, &v) - want).abs() < 1e-5);
     }
 
     #[test]

@@ -171,7 +171,7 @@ pub(super) const ENDPOINTS: &[(&str, &str, &str, &str)] = &[
         "post",
         "/collections/{collection_name}/points/query",
         "search",
-        "Universal query: nearest (with mmr), recommend (average_vector, best_score, sum_scores), discover, context, prefetch with fusion (rrf, dbsf) or formula, order_by, sample",
+        "Universal query: nearest (with mmr), recommend (average_vector, best_score, sum_scores), discover, context, relevance_feedback (naive), prefetch with fusion (rrf, dbsf) or formula, order_by, sample",
     ),
     (
         "post",

@@ -39,6 +39,12 @@ enum Want {
         context: Vec<(Example, Example)>,
     },
     Context(Vec<(Example, Example)>),
+    /// Relevance feedback, naive strategy.
+    Feedback {
+        target: Example,
+        feedback: Vec<(Example, f32)>,
+        coefficients: [f32; 3],
+    },
     /// Random points (score 1).
     Sample,
     Rrf {
@@ -256,7 +262,10 @@ fn parse_want(q: Option<&Value>) -> Result<Want, ApiError> {
         if let Some(o) = m.get("order_by") {
             return Ok(Want::Order(super::points::order_by(o)?));
         }
-        for k in ["relevance_feedback", "text"] {
+        if let Some(r) = m.get("relevance_feedback") {
+            return parse_feedback(r);
+        }
+        for k in ["text"] {
             if m.contains_key(k) {
                 return Err(unsupported(k));
             }
@@ -265,6 +274,55 @@ fn parse_want(q: Option<&Value>) -> Result<Want, ApiError> {
     Ok(Want::Nearest {
         what: example(q)?,
         mmr: None,
+    })
+}
+
+/// `{"target", "feedback": [{"example", "score"}], "strategy": {"naive": {"a", "b", "c"}}}`.
+fn parse_feedback(v: &Value) -> Result<Want, ApiError> {
+    let m = object(v, "relevance_feedback")?;
+    let target = m
+        .get("target")
+        .filter(|x| !x.is_null())
+        .ok_or_else(|| ApiError::bad_request("relevance_feedback needs a target"))?;
+    let feedback = match m.get("feedback") {
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|item| {
+                let item = object(item, "feedback item")?;
+                let example = item
+                    .get("example")
+                    .filter(|x| !x.is_null())
+                    .ok_or_else(|| ApiError::bad_request("a feedback item needs an example"))?;
+                let score = item.get("score").and_then(Value::as_f64).ok_or_else(|| {
+                    ApiError::bad_request("a feedback item needs a numeric score")
+                })?;
+                Ok((self::example(example)?, score as f32))
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?,
+        _ => {
+            return Err(ApiError::bad_request(
+                "relevance_feedback needs a feedback list",
+            ))
+        }
+    };
+    let naive = m
+        .get("strategy")
+        .and_then(|s| s.get("naive"))
+        .and_then(Value::as_object)
+        .ok_or_else(|| {
+            ApiError::bad_request("relevance_feedback supports the strategy {\"naive\": {a, b, c}}")
+        })?;
+    let coef = |k: &str| {
+        naive
+            .get(k)
+            .and_then(Value::as_f64)
+            .map(|x| x as f32)
+            .ok_or_else(|| ApiError::bad_request(format!("strategy.naive.{k} must be a number")))
+    };
+    Ok(Want::Feedback {
+        target: example(target)?,
+        feedback,
+        coefficients: [coef("a")?, coef("b")?, coef("c")?],
     })
 }
 
@@ -498,6 +556,20 @@ fn target(r: &mut Resolver<'_>, want: Want) -> Result<QueryVector, ApiError> {
         Want::Context(pairs) => {
             QueryVector::Examples(ExampleQuery::Context(r.pairs(pairs, "context")?))
         }
+        Want::Feedback {
+            target,
+            feedback,
+            coefficients: [a, b, c],
+        } => QueryVector::Examples(ExampleQuery::Feedback {
+            target: r.dense(target, "relevance_feedback")?,
+            feedback: feedback
+                .into_iter()
+                .map(|(e, s)| Ok((r.dense(e, "relevance_feedback")?, s)))
+                .collect::<Result<Vec<_>, ApiError>>()?,
+            a,
+            b,
+            c,
+        }),
         _ => {
             return Err(ApiError::bad_request(
                 "this query does not score points by a vector",
