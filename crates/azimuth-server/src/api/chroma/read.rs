@@ -41,9 +41,13 @@ pub fn select(
             col.get(&existing, &sel, &VectorSelector::None)?
         }
         None => {
+            // An engine filter admitting a superset of the matches (string equality and
+            // membership under $and / $or) lets payload indexes narrow the read; every
+            // record read is still checked with Chroma's semantics below.
             col.scroll(&ScrollRequest {
                 limit: usize::MAX,
                 with_payload: sel,
+                filter: filter.and_then(superset_filter),
                 ..ScrollRequest::default()
             })?
             .points
