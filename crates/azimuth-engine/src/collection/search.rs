@@ -236,10 +236,14 @@ impl Collection {
                     default_ef: ann::params_for(&config, &req.using).ef_construct,
                     full_scan_rows: ann::full_scan_rows(&config, &req.using),
                 };
+                let pinned = pinned_rows(st, how.filter);
                 let hits: Vec<Hit> = st
                     .segments
                     .values()
-                    .flat_map(|s| dense_hits(s, &q, &how))
+                    .flat_map(|s| match &pinned {
+                        Some(p) => pinned_hits(s, p.get(&s.id), &q, &how),
+                        None => dense_hits(s, &q, &how),
+                    })
                     .collect();
                 (d.higher_is_better(), hits)
             }
@@ -347,6 +351,65 @@ fn dense_hits(seg: &Segment, q: &[f32], how: &Walk<'_>) -> Vec<Hit> {
                 seg.id,
                 r,
             )
+        })
+        .collect()
+}
+
+/// Most ids a `has_id` condition may list for a search to look its rows up instead of
+/// planning per segment (where `has_id` has no index and means a scan of every row).
+const PINNED_MAX_IDS: usize = 10_000;
+
+/// For a filter whose `must` holds a small `has_id` set: the rows those ids live at, by
+/// segment (ascending). Every other condition is still checked on each row.
+fn pinned_rows(
+    st: &State,
+    filter: Option<&Filter>,
+) -> Option<std::collections::HashMap<u64, Vec<u32>>> {
+    let ids = filter?
+        .must
+        .iter()
+        .filter_map(|c| match c {
+            Condition::HasId(ids) if ids.len() <= PINNED_MAX_IDS => Some(ids),
+            _ => None,
+        })
+        .min_by_key(|ids| ids.len())?;
+    let mut out: std::collections::HashMap<u64, Vec<u32>> = std::collections::HashMap::new();
+    for id in ids {
+        if let Some((seg, row)) = st.locate(id) {
+            out.entry(seg.id).or_default().push(row);
+        }
+    }
+    for rows in out.values_mut() {
+        rows.sort_unstable();
+    }
+    Some(out)
+}
+
+/// Exact search over a segment's pinned rows that are live, have the vector and pass the
+/// whole filter.
+fn pinned_hits(seg: &Segment, rows: Option<&Vec<u32>>, q: &[f32], how: &Walk<'_>) -> Vec<Hit> {
+    let (Some(rows), Some(col)) = (rows, seg.data.dense.get(how.name)) else {
+        return Vec::new();
+    };
+    let rows: Vec<u32> = rows
+        .iter()
+        .copied()
+        .filter(|&r| {
+            seg.is_live(r)
+                && col.present.get(r as usize).copied().unwrap_or(false)
+                && how.filter.is_none_or(|f| f.matches(&seg.view(r)))
+        })
+        .collect();
+    let metric = ann::metric_for(how.distance);
+    flat::search_rows(q, &col.data, col.dim, metric, how.k, &rows)
+        .into_iter()
+        .map(|(r, s)| {
+            let s = if how.distance == Distance::Euclid {
+                s.max(0.0).sqrt()
+            } else {
+                s
+            };
+            (s, seg.id, r)
         })
         .collect()
 }

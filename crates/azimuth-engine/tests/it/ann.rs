@@ -690,3 +690,58 @@ fn config_updates_rebuild_graphs_persist_and_refuse_shape_changes() {
         "the rebuilt graph was persisted"
     );
 }
+
+#[test]
+fn has_id_searches_look_rows_up_and_match_a_full_ranking() {
+    let mut rng = Rng(29);
+    let (data, queries) = data_and_queries(&mut rng, 3000, 5, 16);
+    let db = Database::in_memory_with(no_background());
+    let c = db
+        .create_collection("c", config(16, Distance::Euclid, 1000))
+        .unwrap();
+    load(&c, &data[..2500], |i| payload(json!({"odd": i % 2 == 1})));
+    c.build_indexes().unwrap(); // a sealed, indexed segment …
+    load(&c, &data[2500..], |i| payload(json!({"odd": i % 2 == 1}))); // … and a mutable one
+                                                                      // Ids in both segments, some deleted, some never existing.
+    let ids: std::collections::HashSet<PointId> = (0..3000u64)
+        .step_by(37)
+        .chain([2501, 2999, 5000, 7000])
+        .map(PointId::Num)
+        .collect();
+    c.delete(
+        &PointSelector::Ids(vec![PointId::Num(0), PointId::Num(2999)]),
+        true,
+    )
+    .unwrap();
+    let odd =
+        Filter::from_json(&json!({"must": [{"key": "odd", "match": {"value": false}}]})).unwrap();
+    for q in &queries {
+        let mut all = SearchRequest::dense(q.clone(), 10_000);
+        all.params.exact = true;
+        all.filter = Some(odd.clone());
+        let want: Vec<(PointId, f32)> = c
+            .search(&all)
+            .unwrap()
+            .into_iter()
+            .filter(|h| ids.contains(&h.id))
+            .take(7)
+            .map(|h| (h.id, h.score))
+            .collect();
+        let mut req = SearchRequest::dense(q.clone(), 7);
+        req.filter = Some(Filter {
+            must: vec![
+                filter::Condition::HasId(ids.clone()),
+                filter::Condition::Filter(odd.clone()),
+            ],
+            ..Default::default()
+        });
+        let got: Vec<(PointId, f32)> = c
+            .search(&req)
+            .unwrap()
+            .into_iter()
+            .map(|h| (h.id, h.score))
+            .collect();
+        assert_eq!(got, want);
+        assert!(got.iter().all(|(id, _)| *id != PointId::Num(0)));
+    }
+}
