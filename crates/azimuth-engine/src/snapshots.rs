@@ -120,25 +120,7 @@ impl Database {
             .ok_or_else(|| Error::invalid("an in-memory database has no snapshots"))?;
         let staged = dir.staging_dir();
         let result = (|| {
-            let mut reader = HashingReader {
-                inner: archive,
-                hash: Sha256::new(),
-            };
-            snapshot::unpack(&mut reader, &staged)?;
-            std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| Error::io(&staged, e))?;
-            let got: String = reader
-                .hash
-                .finalize()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            if let Some(want) = checksum {
-                if !want.eq_ignore_ascii_case(got.trim()) {
-                    return Err(Error::invalid(format!(
-                        "snapshot checksum mismatch: expected {want}, got {got}"
-                    )));
-                }
-            }
+            unpack_checked(archive, checksum, &staged, |r| snapshot::unpack(r, &staged))?;
             let cdir = CollectionDir {
                 path: staged.clone(),
             };
@@ -295,25 +277,8 @@ impl Database {
         let dir = self.db_dir()?;
         let scratch = dir.full_scratch_dir()?;
         let result = (|| {
-            let mut reader = HashingReader {
-                inner: archive,
-                hash: Sha256::new(),
-            };
-            let (listing, files) = full::unpack(&mut reader, &scratch)?;
-            std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| Error::io(&scratch, e))?;
-            let got: String = reader
-                .hash
-                .finalize()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            if let Some(want) = checksum {
-                if !want.eq_ignore_ascii_case(got.trim()) {
-                    return Err(Error::invalid(format!(
-                        "snapshot checksum mismatch: expected {want}, got {got}"
-                    )));
-                }
-            }
+            let (listing, files) =
+                unpack_checked(archive, checksum, &scratch, |r| full::unpack(r, &scratch))?;
             for p in &listing.collections {
                 crate::db::validate_name(&p.name)?;
             }
@@ -360,6 +325,36 @@ impl Database {
         cleaned?;
         Ok(recovered)
     }
+}
+
+/// Runs `unpack` over `archive`, reads whatever it left, and checks the SHA-256 of the
+/// whole stream against `checksum` (hex, any case) when one is given.
+fn unpack_checked<R: Read, T>(
+    archive: R,
+    checksum: Option<&str>,
+    at: &Path,
+    unpack: impl FnOnce(&mut HashingReader<R>) -> Result<T>,
+) -> Result<T> {
+    let mut reader = HashingReader {
+        inner: archive,
+        hash: Sha256::new(),
+    };
+    let out = unpack(&mut reader)?;
+    std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| Error::io(at, e))?;
+    let got: String = reader
+        .hash
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    if let Some(want) = checksum {
+        if !want.eq_ignore_ascii_case(got.trim()) {
+            return Err(Error::invalid(format!(
+                "snapshot checksum mismatch: expected {want}, got {got}"
+            )));
+        }
+    }
+    Ok(out)
 }
 
 struct HashingReader<R> {

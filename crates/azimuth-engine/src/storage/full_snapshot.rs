@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::files;
-use super::snapshot::{checksum_path, info, SnapshotInfo};
+use super::snapshot::{header, hex, ArchiveWriter, SnapshotInfo};
 use super::DbDir;
 use crate::error::{Error, Result};
 
@@ -45,10 +45,6 @@ pub(crate) struct Listing {
     /// (alias, collection)
     pub aliases: Vec<(String, String)>,
     pub catalog: Vec<Part>,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn valid_entry(name: &str) -> bool {
@@ -120,43 +116,26 @@ pub(crate) fn write(
     parts: &BTreeMap<String, PathBuf>,
     out: &Path,
 ) -> Result<SnapshotInfo> {
-    let tmp = out.with_extension("snapshot.tmp");
-    let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    let mut hashing = HashingWriter {
-        inner: file,
-        hash: Sha256::new(),
-    };
+    let mut hashing = ArchiveWriter::create(out)?;
+    let tmp = hashing.tmp.clone();
     {
         let mut tar = tar::Builder::new(&mut hashing);
         let mut all = listing.clone();
         all.format = FORMAT;
         let json = serde_json::to_vec(&all).map_err(|e| Error::Internal(e.to_string()))?;
-        let header = |name: &str, size: u64| -> Result<tar::Header> {
-            let mut h = tar::Header::new_ustar();
-            h.set_size(size);
-            h.set_mode(0o644);
-            h.set_entry_type(tar::EntryType::Regular);
-            h.set_path(name).map_err(|e| Error::io(&tmp, e))?;
-            h.set_cksum();
-            Ok(h)
-        };
-        tar.append(&header(LISTING, json.len() as u64)?, json.as_slice())
+        tar.append(&header(LISTING, json.len() as u64, &tmp)?, json.as_slice())
             .map_err(|e| Error::io(&tmp, e))?;
         for p in listing.collections.iter().chain(&listing.catalog) {
             let path = parts
                 .get(&p.entry)
                 .ok_or_else(|| Error::Internal(format!("no file for {}", p.entry)))?;
             let f = File::open(path).map_err(|e| Error::io(path, e))?;
-            tar.append(&header(&p.entry, p.size)?, f)
+            tar.append(&header(&p.entry, p.size, &tmp)?, f)
                 .map_err(|e| Error::io(&tmp, e))?;
         }
         tar.finish().map_err(|e| Error::io(&tmp, e))?;
     }
-    hashing.inner.sync_all().map_err(|e| Error::io(&tmp, e))?;
-    let checksum = hex(&hashing.hash.finalize());
-    fs::rename(&tmp, out).map_err(|e| Error::io(out, e))?;
-    files::write_atomic(&checksum_path(out), checksum.as_bytes())?;
-    info(out)
+    hashing.finish(out)
 }
 
 /// Unpacks a full snapshot into the scratch folder `into`; returns the listing and, for each
@@ -247,23 +226,6 @@ pub(crate) fn read_part(path: &Path) -> Result<Vec<u8>> {
 /// A part's file opened for reading (a collection archive to recover from).
 pub(crate) fn open_part(path: &Path) -> Result<File> {
     File::open(path).map_err(|e| Error::io(path, e))
-}
-
-struct HashingWriter {
-    inner: File,
-    hash: Sha256,
-}
-
-impl Write for HashingWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hash.update(&buf[..n]);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
 }
 
 #[cfg(test)]

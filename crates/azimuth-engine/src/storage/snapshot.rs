@@ -43,7 +43,7 @@ pub struct SnapshotInfo {
     pub creation_time: String,
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(super) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -63,13 +63,8 @@ fn collection_files(dir: &CollectionDir) -> Result<Vec<String>> {
 /// Writes `dir` as a snapshot archive at `out` (the caller holds the collection's write lock
 /// after a checkpoint, so the files are stable) and its `.checksum` beside it.
 pub(crate) fn write(dir: &CollectionDir, collection: &str, out: &Path) -> Result<SnapshotInfo> {
-    let tmp = out.with_extension("snapshot.tmp");
-    let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    let mut hashing = HashingWriter {
-        inner: file,
-        hash: Sha256::new(),
-        size: 0,
-    };
+    let mut hashing = ArchiveWriter::create(out)?;
+    let tmp = hashing.tmp.clone();
     {
         let mut tar = tar::Builder::new(&mut hashing);
         let mut listing = Listing {
@@ -94,34 +89,57 @@ pub(crate) fn write(dir: &CollectionDir, collection: &str, out: &Path) -> Result
         }
         tar.finish().map_err(|e| Error::io(&tmp, e))?;
     }
-    hashing.inner.sync_all().map_err(|e| Error::io(&tmp, e))?;
-    let checksum = hex(&hashing.hash.finalize());
-    fs::rename(&tmp, out).map_err(|e| Error::io(out, e))?;
-    files::write_atomic(&checksum_path(out), checksum.as_bytes())?;
-    info(out)
+    hashing.finish(out)
 }
 
 fn append<W: Write>(tar: &mut tar::Builder<W>, name: &str, data: &[u8], path: &Path) -> Result<()> {
+    tar.append(&header(name, data.len() as u64, path)?, data)
+        .map_err(|e| Error::io(path, e))
+}
+
+/// The ustar header of a regular file entry (`path` names the archive in errors).
+pub(super) fn header(name: &str, size: u64, path: &Path) -> Result<tar::Header> {
     let mut h = tar::Header::new_ustar();
-    h.set_size(data.len() as u64);
+    h.set_size(size);
     h.set_mode(0o644);
     h.set_entry_type(tar::EntryType::Regular);
     h.set_path(name).map_err(|e| Error::io(path, e))?;
     h.set_cksum();
-    tar.append(&h, data).map_err(|e| Error::io(path, e))
+    Ok(h)
 }
 
-struct HashingWriter {
+/// An archive being written to `<name>.tmp` and hashed as it goes; [`ArchiveWriter::finish`]
+/// syncs it, renames it into place and writes its `.checksum` beside it.
+pub(super) struct ArchiveWriter {
     inner: File,
     hash: Sha256,
-    size: u64,
+    pub(super) tmp: PathBuf,
 }
 
-impl Write for HashingWriter {
+impl ArchiveWriter {
+    pub(super) fn create(out: &Path) -> Result<ArchiveWriter> {
+        let tmp = out.with_extension("snapshot.tmp");
+        let inner = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        Ok(ArchiveWriter {
+            inner,
+            hash: Sha256::new(),
+            tmp,
+        })
+    }
+
+    pub(super) fn finish(self, out: &Path) -> Result<SnapshotInfo> {
+        self.inner.sync_all().map_err(|e| Error::io(&self.tmp, e))?;
+        let checksum = hex(&self.hash.finalize());
+        fs::rename(&self.tmp, out).map_err(|e| Error::io(out, e))?;
+        files::write_atomic(&checksum_path(out), checksum.as_bytes())?;
+        info(out)
+    }
+}
+
+impl Write for ArchiveWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner.write(buf)?;
         self.hash.update(&buf[..n]);
-        self.size += n as u64;
         Ok(n)
     }
 

@@ -789,7 +789,7 @@ pub async fn query(
 
 /// Runs one search of `c`: on the calling worker when the collection is small enough that
 /// any search of it is short, else on the blocking pool. Handing a sub-millisecond search
-/// to the pool costs two thread switches, which measured as a quarter of the server's CPU
+/// to the pool costs two thread switches, which measured as a fifth of the server's CPU
 /// per query (0.48 → 0.36 ms with an indexed 145k × 384 collection).
 async fn search_now_or_later(
     c: std::sync::Arc<Collection>,
@@ -1185,15 +1185,9 @@ fn distance_matrix(c: &Collection, body: &Value) -> Result<Matrix, ApiError> {
             ..Default::default()
         };
         let req = SearchRequest {
-            query: QueryVector::Dense(v.clone()),
             using: using.clone(),
             filter: and(Some(only), filter.as_ref()),
-            limit,
-            offset: 0,
-            score_threshold: None,
-            with_payload: PayloadSelector::None,
-            with_vectors: VectorSelector::None,
-            params: SearchParams::default(),
+            ..SearchRequest::dense(v.clone(), limit)
         };
         rows.push(
             c.search(&req)?

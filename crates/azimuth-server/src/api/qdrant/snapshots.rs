@@ -35,12 +35,21 @@ pub async fn create(
     Path(name): Path<String>,
     q: Params,
 ) -> Result<Response, ApiError> {
+    s.db.collection(&name)?;
+    make_snapshot(&q, move || s.db.create_snapshot(&name)).await
+}
+
+/// Starts writing a snapshot on the blocking pool; with `wait` (the default) answers with its
+/// description when done, else at once with 202 `accepted`.
+async fn make_snapshot(
+    q: &Params,
+    make: impl FnOnce() -> azimuth_engine::Result<SnapshotInfo> + Send + 'static,
+) -> Result<Response, ApiError> {
     let wait = match q.get("wait") {
         None => true,
-        Some(_) => wait_param(&q)?,
+        Some(_) => wait_param(q)?,
     };
-    s.db.collection(&name)?;
-    let task = tokio::task::spawn_blocking(move || s.db.create_snapshot(&name));
+    let task = tokio::task::spawn_blocking(make);
     if !wait {
         return Ok((
             StatusCode::ACCEPTED,
@@ -84,20 +93,7 @@ pub async fn full_list(State(s): State<AppState>) -> ApiResult {
 /// `POST /snapshots?wait=`: a snapshot of every collection, the aliases and the Chroma
 /// catalog in one archive.
 pub async fn full_create(State(s): State<AppState>, q: Params) -> Result<Response, ApiError> {
-    let wait = match q.get("wait") {
-        None => true,
-        Some(_) => wait_param(&q)?,
-    };
-    let task = tokio::task::spawn_blocking(move || s.db.create_full_snapshot());
-    if !wait {
-        return Ok((
-            StatusCode::ACCEPTED,
-            axum::Json(json!({"status": "accepted", "time": 0.0})),
-        )
-            .into_response());
-    }
-    let info = task.await??;
-    Ok(Reply(describe(&info)).into_response())
+    make_snapshot(&q, move || s.db.create_full_snapshot()).await
 }
 
 pub async fn full_delete(State(s): State<AppState>, Path(snap): Path<String>) -> ApiResult {
