@@ -2,6 +2,7 @@
 server and then query it (k = 10, without and with a payload filter), for
 
   azimuth  `target/release/azimuth serve` driven by qdrant-client (REST)
+  azimuth-grpc  the same server driven by qdrant-client with prefer_grpc=True (gRPC API)
   chroma   chromadb's own `chroma run` driven by chromadb.HttpClient
   milvus   milvus-lite, served by its own `milvus-lite server` command (the gRPC server that
            MilvusClient("file.db") starts inside the calling process), driven by
@@ -9,7 +10,7 @@ server and then query it (k = 10, without and with a payload filter), for
 
 Use scripts/bench-server.sh, which makes the virtualenv:
 
-    scripts/bench-server.sh [--clients 4] [--rows 20000 --queries 200] [--systems azimuth,chroma,milvus]
+    scripts/bench-server.sh [--clients 4] [--rows 20000 --queries 200] [--systems azimuth,azimuth-grpc,chroma,milvus]
         [--batch 256] [--ef 100] [--filter 1] [--json target/bench/server.jsonl] [--plot out.png]
 
 Per system, in one run on the same data:
@@ -68,7 +69,8 @@ class QdrantDriver:
 
         self.m = models
         self.cfg = cfg
-        self.c = QdrantClient(url=cfg["url"], prefer_grpc=False, timeout=600, check_compatibility=False)
+        grpc = cfg.get("grpc_port")
+        self.c = QdrantClient(url=cfg["url"], prefer_grpc=grpc is not None, grpc_port=grpc or 6334, timeout=600, check_compatibility=False)
         self.filter = models.Filter.model_validate(cfg["filter"])
         self.params = models.SearchParams(hnsw_ef=cfg["ef"])
 
@@ -234,6 +236,7 @@ def upload_client(index: int, a: dict, barrier) -> dict:
     payloads = bc.load_payloads(Path(a["data"]) / "payload.jsonl.gz", hi)[lo:hi]
     drv = DRIVERS[a["driver"]](a["cfg"])
     barrier.wait()
+    c0 = time.process_time()
     t0 = time.monotonic()
     lat = []
     for s, e in bc.batches(hi - lo, a["batch"]):
@@ -241,8 +244,9 @@ def upload_client(index: int, a: dict, barrier) -> dict:
         drv.upload(list(range(lo + s, lo + e)), vecs[s:e], payloads[s:e])
         lat.append(time.monotonic() - t)
     t1 = time.monotonic()
+    cpu = time.process_time() - c0
     drv.close()
-    return {"start": t0, "end": t1, "points": hi - lo, "batch_latency": lat}
+    return {"start": t0, "end": t1, "points": hi - lo, "batch_latency": lat, "cpu_s": cpu}
 
 
 def query_client(index: int, a: dict, barrier) -> dict:
@@ -302,6 +306,20 @@ class Azimuth(System):
         return {"url": f"http://127.0.0.1:{port}", "port": port}
 
 
+class AzimuthGrpc(Azimuth):
+    """The same server, driven by qdrant-client with prefer_grpc=True (Qdrant's gRPC API)."""
+
+    name = "azimuth-grpc"
+
+    def start(self, workdir: Path, a) -> dict:
+        port, grpc = bc.free_port(), bc.free_port()
+        binary = Path(a.azimuth).resolve()
+        cmd = [str(binary), "serve", "--port", str(port), "--grpc-port", str(grpc), "--data-dir", str(workdir / "azimuth-grpc-data")]
+        self.server = bc.Server("azimuth-grpc", cmd, workdir / "azimuth-grpc.log")
+        self.server.wait_http(f"http://127.0.0.1:{port}/readyz")
+        return {"url": f"http://127.0.0.1:{port}", "port": port, "grpc_port": grpc}
+
+
 class ChromaRun(System):
     name, driver = "chroma", "chroma"
 
@@ -327,7 +345,7 @@ class MilvusLite(System):
         return {"uri": f"http://127.0.0.1:{port}"}
 
 
-SYSTEMS = {"azimuth": Azimuth, "chroma": ChromaRun, "milvus": MilvusLite}
+SYSTEMS = {"azimuth": Azimuth, "azimuth-grpc": AzimuthGrpc, "chroma": ChromaRun, "milvus": MilvusLite}
 
 
 def run_system(sys_obj: System, ds: bc.Dataset, a, workdir: Path, client_counts: list[int], out: bc.JsonLines, extra: Optional[dict] = None) -> dict:
@@ -350,14 +368,19 @@ def run_system(sys_obj: System, ds: bc.Dataset, a, workdir: Path, client_counts:
 
         # Upload.
         ranges = [(r[0], r[-1] + 1) for r in bc.shard(list(range(ds.rows)), a.clients) if len(r)]
+        srv_cpu0 = sys_obj.server.cpu_seconds() if sys_obj.server else None
         up = bc.run_clients(
             upload_client,
             [{"driver": sys_obj.driver, "cfg": cfg, "data": str(ds.dir), "range": r, "batch": a.batch} for r in ranges],
         )
         w = wall(up)
         blat = bc.latency_stats(x for r in up for x in r["batch_latency"])
-        rec.update(upload_s=w, upload_pts_s=ds.rows / w, upload_batch_p50_ms=blat["p50_ms"], upload_batch_p99_ms=blat["p99_ms"])
-        print(f"[{sys_obj.name}] upload {ds.rows:,} points with {len(ranges)} clients: {w:.1f} s, {ds.rows / w:,.0f} points/s", flush=True)
+        srv_cpu1 = sys_obj.server.cpu_seconds() if sys_obj.server else None
+        rec.update(upload_s=w, upload_pts_s=ds.rows / w, upload_batch_p50_ms=blat["p50_ms"], upload_batch_p99_ms=blat["p99_ms"],
+                   upload_client_cpu_s_per_1k=1e3 * sum(r["cpu_s"] for r in up) / ds.rows,
+                   upload_server_cpu_s_per_1k=(1e3 * (srv_cpu1 - srv_cpu0) / ds.rows) if srv_cpu0 is not None and srv_cpu1 is not None else None)
+        print(f"[{sys_obj.name}] upload {ds.rows:,} points with {len(ranges)} clients: {w:.1f} s, {ds.rows / w:,.0f} points/s; "
+              f"CPU s per 1k points: clients {rec['upload_client_cpu_s_per_1k']:.3f}, server {rec['upload_server_cpu_s_per_1k'] or float('nan'):.3f}", flush=True)
 
         # Index.
         t0 = time.monotonic()
@@ -469,9 +492,9 @@ def ratios(recs: list[dict], ours: str = "azimuth") -> list[dict]:
         return []
     out = []
     for name, r in by.items():
-        if name == ours:
+        if name.startswith("azimuth"):
             continue
-        row = {"vs": name, "upload": bc.ratio(by[ours]["upload_pts_s"], r["upload_pts_s"])}
+        row = {"ours": ours, "vs": name, "upload": bc.ratio(by[ours]["upload_pts_s"], r["upload_pts_s"])}
         for qa, qb in zip(by[ours]["query"], r["query"]):
             key = f"qps_{qa['clients']}c_{'filtered' if qa['filtered'] else 'plain'}"
             row[key] = bc.ratio(qa["qps"], qb["qps"])
@@ -521,7 +544,7 @@ def main() -> None:
     p.add_argument("--ef", type=int, default=100)
     p.add_argument("--filter", type=int, default=1, help="index into filters.json (1 = section libs, ~8%%)")
     p.add_argument("--warmup", type=int, default=5, help="untimed queries per client before each phase")
-    p.add_argument("--systems", default="azimuth,chroma,milvus")
+    p.add_argument("--systems", default="azimuth,azimuth-grpc,chroma,milvus")
     p.add_argument("--azimuth", default=str(bc.REPO / "target" / "release" / "azimuth"))
     p.add_argument("--workdir", default=None, help="data directories and server logs (default: a new temporary directory, removed afterwards)")
     p.add_argument("--index-timeout", type=float, default=1800)
@@ -553,10 +576,10 @@ def main() -> None:
             shutil.rmtree(tmp, ignore_errors=True)
     print()
     print(bc.table(flat_rows(recs), COLUMNS))
-    rs = ratios(recs)
+    rs = ratios(recs) + ratios(recs, "azimuth-grpc")
     if rs:
         print("\nAzimuth / peer throughput ratios (target ≥ 3× on upload and query):")
-        cols = [("vs", "vs", 0)] + [(k, k, 2) for k in rs[0] if k != "vs"]
+        cols = [("ours", "azimuth via", 0), ("vs", "vs", 0)] + [(k, k, 2) for k in rs[0] if k not in ("vs", "ours")]
         print(bc.table(rs, cols))
         out.write({"bench": "server", "ratios": rs})
     if a.plot:

@@ -63,6 +63,8 @@ class AzimuthServer:
         self.read_only_api_key = read_only_api_key
         self.extra_args = list(extra_args or [])
         self.port = port or free_port()
+        # explicit, so parallel servers never race for "REST port + 1"
+        self.grpc_port = free_port()
         self.proc: Optional[subprocess.Popen] = None
         self._log_dir = Path(tempfile.mkdtemp(prefix="azimuth-log-"))
         self._starts = 0
@@ -104,6 +106,8 @@ class AzimuthServer:
             self.host,
             "--port",
             str(self.port),
+            "--grpc-port",
+            str(self.grpc_port),
         ]
         if self.api_key is not None:
             args += ["--api-key", self.api_key]
@@ -189,6 +193,7 @@ class AzimuthServer:
             if "address" not in str(e).lower():
                 raise
             self.port = free_port()
+            self.grpc_port = free_port()
             return self.start()
 
 

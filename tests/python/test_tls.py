@@ -9,9 +9,11 @@ import ssl
 import subprocess
 import time
 
+import grpc
 import httpx
 import pytest
 from qdrant_client import QdrantClient, models
+from qdrant_client.grpc import points_pb2, points_service_pb2_grpc, qdrant_pb2, qdrant_pb2_grpc
 
 from conftest import azimuth_bin, free_port
 
@@ -30,10 +32,10 @@ def make_cert(tmp_path):
 
 def test_https_round_trip(tmp_path):
     cert, key = make_cert(tmp_path)
-    port = free_port()
+    port, grpc_port = free_port(), free_port()
     proc = subprocess.Popen(
         [str(azimuth_bin()), "--data-dir", str(tmp_path / "data"), "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--tls-cert", str(cert), "--tls-key", str(key)],
+         "--grpc-port", str(grpc_port), "--tls-cert", str(cert), "--tls-key", str(key)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     try:
@@ -55,6 +57,15 @@ def test_https_round_trip(tmp_path):
             client.upsert("tls", [models.PointStruct(id=1, vector=[1.0, 2.0], payload={"a": 1})])
             hits = client.query_points("tls", query=[1.0, 0.0], limit=1).points
             assert [(p.id, p.score) for p in hits] == [(1, 1.0)]
+        # the gRPC port speaks TLS (ALPN h2) with the same certificate
+        creds = grpc.ssl_channel_credentials(root_certificates=cert.read_bytes())
+        with grpc.secure_channel(f"localhost:{grpc_port}", creds) as ch:
+            assert qdrant_pb2_grpc.QdrantStub(ch).HealthCheck(qdrant_pb2.HealthCheckRequest(), timeout=10).version
+            res = points_service_pb2_grpc.PointsStub(ch).Count(points_pb2.CountPoints(collection_name="tls"), timeout=10)
+            assert res.result.count == 1
+        with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as ch:
+            with pytest.raises(grpc.RpcError):
+                qdrant_pb2_grpc.QdrantStub(ch).HealthCheck(qdrant_pb2.HealthCheckRequest(), timeout=3)
         with pytest.raises(httpx.HTTPError):
             httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=3)
         with pytest.raises(httpx.HTTPError):

@@ -141,7 +141,10 @@ impl Database {
             let inner = inner.clone();
             let handle = std::thread::Builder::new()
                 .name(name.into())
-                .spawn(move || run(&inner));
+                .spawn(move || {
+                    background_priority();
+                    run(&inner)
+                });
             workers.extend(handle.ok());
         };
         if background && files {
@@ -406,5 +409,16 @@ fn background_loop(inner: &Inner) {
         if flush_due {
             last_flush = Instant::now();
         }
+    }
+}
+
+/// Lowers the calling thread's CPU priority (nice 10) so requests come before background
+/// work (flushes, compaction, graph builds) on a busy machine; threads it starts (the
+/// build pool) inherit it. Linux only: there `setpriority` with `who = 0` names the thread.
+fn background_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority reads no memory of ours; a failure only leaves the priority as is.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
     }
 }

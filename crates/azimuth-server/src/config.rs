@@ -9,6 +9,9 @@ pub struct ServerConfig {
     pub port: u16,
     /// A second port serving the same APIs (Chroma clients default to 8000).
     pub chroma_port: Option<u16>,
+    /// Port of Qdrant's gRPC API: `None` = REST port + 1 (6334 by default, Qdrant's), taken
+    /// if free (a warning otherwise); `Some(0)` = no gRPC; `Some(p)` = must bind `p`.
+    pub grpc_port: Option<u16>,
     pub data_dir: PathBuf,
     /// Full-access key (header `api-key` or `Authorization: Bearer`); none = open server.
     pub api_key: Option<String>,
@@ -34,6 +37,7 @@ impl Default for ServerConfig {
             host: "127.0.0.1".into(),
             port: 6333,
             chroma_port: None,
+            grpc_port: None,
             data_dir: PathBuf::from("./azimuth_data"),
             api_key: None,
             read_only_api_key: None,

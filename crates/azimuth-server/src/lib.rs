@@ -81,9 +81,54 @@ pub async fn run(config: ServerConfig) -> Result<(), Box<dyn std::error::Error +
         _ => None,
     };
     let router = app(db.clone(), config.clone());
-    let mut servers = vec![serve_on(addr, router.clone(), tls.clone(), &config).await?];
+    let mut servers = vec![
+        serve_on(
+            addr,
+            router.clone(),
+            tls.clone(),
+            &config,
+            "the Qdrant REST API and the Chroma API (/api/v2)",
+        )
+        .await?,
+    ];
     if let Some(addr) = second {
-        servers.push(serve_on(addr, router, tls, &config).await?);
+        servers.push(
+            serve_on(
+                addr,
+                router.clone(),
+                tls.clone(),
+                &config,
+                "the Qdrant REST API and the Chroma API (/api/v2)",
+            )
+            .await?,
+        );
+    }
+    let grpc = api::qdrant_grpc::router(router, config.max_body_bytes);
+    let grpc_what = "Qdrant's gRPC API";
+    match config.grpc_port {
+        Some(0) => {}
+        Some(p) => {
+            let addr: SocketAddr = format!("{}:{}", config.host, p).parse()?;
+            servers.push(
+                serve_on(addr, grpc, tls, &config, grpc_what)
+                    .await
+                    .map_err(|e| format!("cannot serve gRPC on port {p}: {e}"))?,
+            );
+        }
+        None => match config.port.checked_add(1) {
+            Some(p) if Some(p) != config.chroma_port => {
+                let addr: SocketAddr = format!("{}:{}", config.host, p).parse()?;
+                match serve_on(addr, grpc, tls, &config, grpc_what).await {
+                    Ok(s) => servers.push(s),
+                    Err(e) => {
+                        tracing::warn!(port = p, error = %e, "gRPC API not served (set --grpc-port to choose its port, 0 to turn it off)")
+                    }
+                }
+            }
+            _ => tracing::warn!(
+                "gRPC API not served: no free default port next to the REST port; set --grpc-port"
+            ),
+        },
     }
     for s in servers {
         s.await??;
@@ -101,10 +146,11 @@ async fn serve_on(
     router: Router,
     tls: Option<tokio_rustls::TlsAcceptor>,
     config: &ServerConfig,
+    what: &'static str,
 ) -> Result<Served, Box<dyn std::error::Error + Send + Sync>> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    tracing::info!(address = %listener.local_addr()?, scheme, data_dir = %config.data_dir.display(), "azimuth serving the Qdrant REST API and the Chroma API (/api/v2)");
+    tracing::info!(address = %listener.local_addr()?, scheme, data_dir = %config.data_dir.display(), "azimuth serving {what}");
     Ok(tokio::spawn(async move {
         match tls {
             Some(acceptor) => {

@@ -120,6 +120,11 @@ pub async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f).await?
 }
 
+/// A body already parsed by the caller (the gRPC API, which builds its REST bodies as
+/// values): set as a request extension, [`Body`] takes it instead of reading the bytes.
+#[derive(Clone)]
+pub struct PreParsed(pub Value);
+
 /// A JSON body that answers malformed input with Qdrant's 400 envelope (axum's own `Json`
 /// would answer 422 in plain text). An empty body parses as `{}`.
 pub struct Body<T>(pub T);
@@ -127,7 +132,12 @@ pub struct Body<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(mut req: Request, state: &S) -> Result<Self, ApiError> {
+        if let Some(PreParsed(v)) = req.extensions_mut().remove::<PreParsed>() {
+            return serde_json::from_value(v)
+                .map(Body)
+                .map_err(|e| ApiError::bad_request(format!("Format error in JSON body: {e}")));
+        }
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|e| ApiError {

@@ -32,6 +32,9 @@ pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
     .with_no_client_auth()
     .with_single_cert(certs, key)
     .map_err(|e| format!("TLS certificate and key do not fit together: {e}"))?;
+    let mut config = config;
+    // HTTP/2 for gRPC clients, HTTP/1.1 for the rest
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 

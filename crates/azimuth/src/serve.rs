@@ -17,6 +17,10 @@ pub struct ServeArgs {
     /// Also listen on this port (same APIs), for Chroma clients that assume 8000.
     #[arg(long, env = "AZIMUTH_CHROMA_PORT")]
     pub chroma_port: Option<u16>,
+    /// Port of Qdrant's gRPC API (default: the REST port + 1, i.e. 6334, used if free;
+    /// 0 turns gRPC off).
+    #[arg(long, env = "AZIMUTH_GRPC_PORT")]
+    pub grpc_port: Option<u16>,
     /// Full-access API key (header `api-key` or `Authorization: Bearer`).
     #[arg(long, env = "AZIMUTH_API_KEY")]
     pub api_key: Option<String>,
@@ -36,7 +40,7 @@ pub struct ServeArgs {
     /// replace those of the same name, its aliases and Chroma catalog are put back.
     #[arg(long, env = "AZIMUTH_STORAGE_SNAPSHOT")]
     pub storage_snapshot: Option<PathBuf>,
-    /// JSON file with any of: host, port, chroma_port, api_key, read_only_api_key, max_body_bytes,
+    /// JSON file with any of: host, port, chroma_port, grpc_port, api_key, read_only_api_key, max_body_bytes,
     /// max_batch, tls_cert, tls_key, data_dir.
     #[arg(long, env = "AZIMUTH_CONFIG")]
     pub config: Option<PathBuf>,
@@ -76,6 +80,13 @@ fn from_file(path: &Path, cfg: &mut ServerConfig) -> Result<()> {
                         .ok_or_else(bad)?,
                 )
             }
+            "grpc_port" => {
+                cfg.grpc_port = Some(
+                    val.as_u64()
+                        .and_then(|p| u16::try_from(p).ok())
+                        .ok_or_else(bad)?,
+                )
+            }
             other => anyhow::bail!("config file: unknown setting {other:?}"),
         }
     }
@@ -109,6 +120,9 @@ pub fn run(data_dir: &Path, data_dir_given: bool, a: &ServeArgs) -> Result<()> {
     }
     if a.chroma_port.is_some() {
         cfg.chroma_port = a.chroma_port;
+    }
+    if a.grpc_port.is_some() {
+        cfg.grpc_port = a.grpc_port;
     }
     if a.api_key.is_some() {
         cfg.api_key = a.api_key.clone();

@@ -2,3 +2,4 @@
 
 pub mod chroma;
 pub mod qdrant;
+pub mod qdrant_grpc;
