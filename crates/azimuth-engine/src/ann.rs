@@ -8,7 +8,7 @@
 
 use azimuth_index::distance::Metric;
 use azimuth_index::flat;
-use azimuth_index::hnsw::{BuildControl, Hnsw, HnswParams as GraphParams};
+use azimuth_index::hnsw::{BuildControl, Hnsw, HnswParams as GraphParams, QueryDistance};
 use azimuth_index::quant::{self, BinaryCodes, Int8Codes, QuantSearch};
 
 use crate::config::{CollectionConfig, HnswParams, Quantization};
@@ -143,19 +143,51 @@ impl VectorGraph {
     }
 }
 
-/// A graph over the rows of a segment holding one payload value (Qdrant's payload-aware
-/// links, as separate small graphs): a filter `key == value` on an indexed key walks it
-/// instead of the segment's graph, where most nodes would fail the filter.
+/// A graph over a subset of a segment's rows: the rows holding one payload value (Qdrant's
+/// payload-aware links, as separate small graphs) or the rows matching a filter that
+/// searches keep repeating. A filter confined to the subset walks it instead of the
+/// segment's graph, where many nodes would fail the filter. The graph reads the segment's
+/// own vectors through `rows` (no copy).
 pub(crate) struct ValueGraph {
     /// Segment row of each local node.
     pub rows: Vec<u32>,
-    /// The rows' vectors, gathered (local node order).
-    data: Vec<f32>,
     hnsw: Hnsw,
+}
+
+/// Distances from a query to the local nodes of a [`ValueGraph`], read from the segment's
+/// column (smaller is closer).
+struct Mapped<'a> {
+    col: &'a DenseColumn,
+    rows: &'a [u32],
+    query: &'a [f32],
+    metric: Metric,
+}
+
+impl QueryDistance for Mapped<'_> {
+    #[inline]
+    fn distance(&self, local: u32) -> f32 {
+        let Some(&r) = self.rows.get(local as usize) else {
+            return f32::INFINITY;
+        };
+        let s = self.metric.score(self.query, self.col.row(r));
+        if self.metric.higher_is_better() {
+            -s
+        } else {
+            s
+        }
+    }
+
+    #[inline]
+    fn prefetch(&self, local: u32) {
+        if let Some(&r) = self.rows.get(local as usize) {
+            azimuth_index::distance::prefetch(self.col.row(r));
+        }
+    }
 }
 
 impl ValueGraph {
     /// Builds the graph of `rows` of `col` (sorted segment rows); `None` when cancelled.
+    /// The rows' vectors are gathered for the build only.
     pub fn build(
         col: &DenseColumn,
         rows: Vec<u32>,
@@ -174,27 +206,46 @@ impl ValueGraph {
             seed: 0x5eed_a21e,
         };
         let hnsw = Hnsw::build_with(&data, col.dim, metric_for(distance), gp, threads, control)?;
-        Some(ValueGraph { rows, data, hnsw })
+        Some(ValueGraph { rows, hnsw })
     }
 
-    /// The best `k` accepted segment rows (`accept` takes segment rows), best first.
+    /// The best `k` accepted segment rows of `col` (the column the graph was built from;
+    /// `accept` takes segment rows), best first, scored like [`Hnsw::search`].
     pub fn search(
         &self,
+        col: &DenseColumn,
         query: &[f32],
         k: usize,
         ef: usize,
         accept: &dyn Fn(u32) -> bool,
     ) -> Vec<(u32, f32)> {
+        if query.len() != col.dim || self.hnsw.dim() != col.dim {
+            return Vec::new();
+        }
+        let metric = self.hnsw.metric();
+        let q = Mapped {
+            col,
+            rows: &self.rows,
+            query,
+            metric,
+        };
         let local = |l: u32| self.rows.get(l as usize).is_some_and(|&r| accept(r));
         self.hnsw
-            .search(&self.data, query, k, ef, Some(&local))
+            .search_by(&q, k, ef, Some(&local))
             .into_iter()
-            .filter_map(|(l, s)| Some((*self.rows.get(l as usize)?, s)))
+            .filter_map(|(l, _)| {
+                let r = *self.rows.get(l as usize)?;
+                Some((r, metric.score(query, col.row(r))))
+            })
             .collect()
     }
 
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
     pub fn memory_bytes(&self) -> usize {
-        self.data.capacity() * 4 + self.rows.capacity() * 4 + self.hnsw.memory_bytes()
+        self.rows.capacity() * 4 + self.hnsw.memory_bytes()
     }
 }
 

@@ -93,8 +93,29 @@ pub(crate) struct Segment {
     /// (vector, key) pairs whose value graphs were built (or judged not worth it).
     pub value_keys_done: std::collections::BTreeSet<(String, JsonPath)>,
     /// Recently used filters' matching rows (sealed segments only: their payloads never
-    /// change, and rows deleted since are excluded by the caller's liveness check).
-    filter_cache: Mutex<Vec<(String, Arc<RowSet>)>>,
+    /// change, and rows deleted since are excluded by the caller's liveness check), with
+    /// how often each sent a search through the segment's graph and the graphs built for
+    /// the busiest of them.
+    filter_cache: Mutex<Vec<FilterEntry>>,
+}
+
+/// One remembered filter of a sealed segment.
+struct FilterEntry {
+    /// The filter's `Debug` text.
+    key: String,
+    set: Arc<RowSet>,
+    /// Graph walks with this filter, by vector name.
+    walks: BTreeMap<String, u32>,
+    /// Graphs over `set`'s rows, by vector name (see [`Segment::filter_graph_wanted`]).
+    graphs: BTreeMap<String, Arc<ValueGraph>>,
+}
+
+/// A filter of a sealed segment that has earned a graph of its own: its key, the vector
+/// and the rows.
+pub(crate) struct FilterGraphWork {
+    pub key: String,
+    pub vector: String,
+    pub rows: Vec<u32>,
 }
 
 /// Filters whose matching rows a sealed segment remembers.
@@ -345,13 +366,25 @@ impl Segment {
     /// The rows matching `filter` (live when computed), remembered for the next searches with
     /// the same filter. Sealed segments only (a mutable segment's payloads change).
     pub fn matching_set(&self, filter: &Filter) -> Arc<RowSet> {
+        self.filter_lookup(filter, None).0
+    }
+
+    /// [`Segment::matching_set`], and the graph built for this filter and vector, if any.
+    pub fn filter_lookup(
+        &self,
+        filter: &Filter,
+        vector: Option<&str>,
+    ) -> (Arc<RowSet>, Option<Arc<ValueGraph>>) {
         let key = format!("{filter:?}");
         let mut cache = self.filter_cache.lock();
-        if let Some(i) = cache.iter().position(|(k, _)| *k == key) {
+        if let Some(i) = cache.iter().position(|e| e.key == key) {
             let hit = cache.remove(i);
-            let set = hit.1.clone();
+            let out = (
+                hit.set.clone(),
+                vector.and_then(|v| hit.graphs.get(v).cloned()),
+            );
             cache.push(hit);
-            return set;
+            return out;
         }
         drop(cache);
         let set = Arc::new(RowSet::from_rows(
@@ -362,8 +395,86 @@ impl Segment {
         if cache.len() >= FILTER_CACHE_ENTRIES {
             cache.remove(0);
         }
-        cache.push((key, set.clone()));
-        set
+        cache.push(FilterEntry {
+            key,
+            set: set.clone(),
+            walks: BTreeMap::new(),
+            graphs: BTreeMap::new(),
+        });
+        (set, None)
+    }
+
+    /// Counts one walk of vector `vector`'s graph under the filter whose rows are `set`
+    /// (as returned by [`Segment::filter_lookup`]).
+    pub fn note_filter_walk(&self, set: &Arc<RowSet>, vector: &str) {
+        let mut cache = self.filter_cache.lock();
+        if let Some(e) = cache.iter_mut().find(|e| Arc::ptr_eq(&e.set, set)) {
+            let n = e.walks.entry(vector.to_string()).or_insert(0);
+            *n = n.saturating_add(1);
+        }
+    }
+
+    /// A remembered filter that has walked vector `vector`'s graph at least `min_walks` times,
+    /// matches between `min_rows` and `max_rows` rows, and has no graph yet — while the
+    /// segment has fewer than `max_graphs` filter graphs.
+    pub fn filter_graph_wanted(
+        &self,
+        min_walks: u32,
+        min_rows: usize,
+        max_rows: usize,
+        max_graphs: usize,
+    ) -> Option<FilterGraphWork> {
+        let cache = self.filter_cache.lock();
+        let built: usize = cache.iter().map(|e| e.graphs.len()).sum();
+        if built >= max_graphs {
+            return None;
+        }
+        cache.iter().rev().find_map(|e| {
+            if e.set.count < min_rows.max(2) || e.set.count > max_rows {
+                return None;
+            }
+            let (vector, _) = e
+                .walks
+                .iter()
+                .find(|(v, n)| **n >= min_walks && !e.graphs.contains_key(*v))?;
+            Some(FilterGraphWork {
+                key: e.key.clone(),
+                vector: vector.clone(),
+                rows: e.set.rows(),
+            })
+        })
+    }
+
+    /// Installs a graph built for the remembered filter `key`; false (and the graph is
+    /// dropped) if the filter was forgotten meanwhile. Its walk count restarts, so a filter
+    /// whose graph is declined is not offered again at once.
+    pub fn install_filter_graph(
+        &self,
+        key: &str,
+        vector: &str,
+        graph: Option<Arc<ValueGraph>>,
+    ) -> bool {
+        let mut cache = self.filter_cache.lock();
+        let Some(e) = cache.iter_mut().find(|e| e.key == key) else {
+            return false;
+        };
+        e.walks.remove(vector);
+        match graph {
+            Some(g) => {
+                e.graphs.insert(vector.to_string(), g);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Rows and bytes held by filter graphs (for collection info).
+    pub fn filter_graph_stats(&self) -> (usize, usize, usize) {
+        let cache = self.filter_cache.lock();
+        let graphs = cache.iter().flat_map(|e| e.graphs.values());
+        graphs.fold((0, 0, 0), |(n, rows, bytes), g| {
+            (n + 1, rows + g.len(), bytes + g.memory_bytes())
+        })
     }
 
     /// Drops the value graphs built for payload key `key`.

@@ -24,7 +24,7 @@ use crate::ann;
 use crate::config::CollectionConfig;
 use crate::error::{Error, Result};
 use crate::filter::{FieldSchema, JsonPath};
-use crate::segment::Segment;
+use crate::segment::{FilterGraphWork, Segment};
 use crate::storage::CollectionDir;
 
 /// Unindexed segments merged in one step hold at most this many bytes of vectors.
@@ -66,12 +66,18 @@ pub struct IndexingInfo {
     pub calibration: Vec<(String, Vec<(u32, f32)>)>,
     /// Heap bytes of the graphs and quantized codes.
     pub index_bytes: usize,
+    /// Graphs built for filters that searches repeat: how many, their rows, their bytes
+    /// (included in `index_bytes`).
+    pub filter_graphs: (usize, usize, usize),
 }
 
 /// A build in progress.
 pub(super) struct Build {
     rows: usize,
     control: BuildControl,
+    /// Whether it is indexing progress (graphs and value graphs) rather than a filter
+    /// graph, which never makes the collection yellow.
+    counted: bool,
 }
 
 enum Work {
@@ -86,7 +92,21 @@ enum Work {
         name: String,
         key: JsonPath,
     },
+    FilterGraph {
+        segment: u64,
+        work: FilterGraphWork,
+    },
 }
+
+/// A filter earns a graph of its own rows on a segment after this many walks of the
+/// segment's graph...
+const FILTER_GRAPH_MIN_WALKS: u32 = 64;
+/// ...if it admits at most this share of the segment's rows (above it, a filtered walk of
+/// the segment's graph is nearly as fast as an unfiltered one)...
+const FILTER_GRAPH_MAX_SHARE: f64 = 0.7;
+/// ...and the segment has fewer filter graphs than this (they hold links, not vectors:
+/// about `m` × 8 bytes per row each).
+const FILTER_GRAPHS_PER_SEGMENT: usize = 4;
 
 impl Collection {
     /// Does one step of pending indexing work (see the module docs). Returns whether it did
@@ -123,6 +143,9 @@ impl Collection {
             Work::ValueGraphs { segment, name, key } => {
                 return self.build_value_graphs(segment, &name, &key, options.threads)
             }
+            Work::FilterGraph { segment, work } => {
+                return self.build_filter_graph(segment, work, options.threads)
+            }
         }
         Ok(true)
     }
@@ -155,7 +178,8 @@ impl Collection {
             .collect();
         let mut info = IndexingInfo {
             indexable_vectors: st.live_points() * indexed_names.len(),
-            pending: pending_work(st, &config).is_some(),
+            pending: pending_work(st, &config)
+                .is_some_and(|w| !matches!(w, Work::FilterGraph { .. })),
             ..Default::default()
         };
         for seg in st.segments.values() {
@@ -164,13 +188,18 @@ impl Collection {
                 info.index_bytes +=
                     g.hnsw.memory_bytes() + g.codes.as_ref().map_or(0, |c| c.memory_bytes());
             }
+            let (n, rows, bytes) = seg.filter_graph_stats();
+            info.filter_graphs.0 += n;
+            info.filter_graphs.1 += rows;
+            info.filter_graphs.2 += bytes;
+            info.index_bytes += bytes;
             info.index_bytes += seg
                 .value_graphs
                 .values()
                 .map(|g| g.memory_bytes())
                 .sum::<usize>();
         }
-        if let Some(b) = self.building.lock().as_ref() {
+        if let Some(b) = self.building.lock().as_ref().filter(|b| b.counted) {
             let linked = b.control.linked().min(b.rows);
             info.building = Some((linked, b.rows));
             info.indexed_vectors += linked;
@@ -223,6 +252,7 @@ impl Collection {
         let build = Arc::new(Build {
             rows: data.rows(),
             control: BuildControl::new(),
+            counted: true,
         });
         *self.building.lock() = Some(build.clone());
         let usable = |r: u32| !deleted[r as usize] && col.present[r as usize];
@@ -307,6 +337,7 @@ impl Collection {
         let build = Arc::new(Build {
             rows: groups.iter().map(|g| g.1.len()).sum(),
             control: BuildControl::new(),
+            counted: true,
         });
         *self.building.lock() = Some(build.clone());
         let hnsw_params = ann::params_for(&config, name);
@@ -341,6 +372,61 @@ impl Collection {
     }
 }
 
+impl Collection {
+    /// Builds the graph of a repeated filter's rows on a segment (see [`filter_graph_work`]).
+    fn build_filter_graph(
+        &self,
+        segment: u64,
+        work: FilterGraphWork,
+        threads: usize,
+    ) -> Result<bool> {
+        let config = self.config();
+        let data = {
+            let st = self.state.read();
+            let Some(seg) = st.segments.get(&segment) else {
+                return Ok(true);
+            };
+            seg.data.clone()
+        };
+        let (Some(col), Some(params)) = (
+            data.dense.get(&work.vector),
+            config.vectors.get(&work.vector),
+        ) else {
+            return Ok(false);
+        };
+        let threads = match threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let build = Arc::new(Build {
+            rows: work.rows.len(),
+            control: BuildControl::new(),
+            counted: false,
+        });
+        *self.building.lock() = Some(build.clone());
+        let graph = ann::ValueGraph::build(
+            col,
+            work.rows,
+            params.distance,
+            ann::params_for(&config, &work.vector),
+            threads,
+            &build.control,
+        );
+        *self.building.lock() = None;
+        if build.control.is_cancelled() {
+            return Ok(false);
+        }
+        let st = self.state.read();
+        if let Some(seg) = st.segments.get(&segment) {
+            let graph = graph
+                .filter(|_| Arc::ptr_eq(&seg.data, &data))
+                .map(Arc::new);
+            seg.install_filter_graph(&work.key, &work.vector, graph);
+        }
+        Ok(true)
+    }
+}
+
 /// What the indexer should do next, if anything.
 fn pending_work(st: &State, config: &CollectionConfig) -> Option<Work> {
     let thresholds: Vec<(&String, usize)> = config
@@ -358,7 +444,7 @@ fn pending_work(st: &State, config: &CollectionConfig) -> Option<Work> {
     let mutable = st.mutable().live;
     let total = unindexed.iter().map(|s| s.live).sum::<usize>() + mutable;
     if total < min_threshold {
-        return value_graph_work(st);
+        return value_graph_work(st).or_else(|| filter_graph_work(st, config));
     }
     if mutable > 0 {
         return Some(Work::Seal);
@@ -395,6 +481,38 @@ fn pending_work(st: &State, config: &CollectionConfig) -> Option<Work> {
             })
         })
         .or_else(|| value_graph_work(st))
+        .or_else(|| filter_graph_work(st, config))
+}
+
+/// A filter that keeps sending searches through a sealed segment's graph, admitting too
+/// many rows for an exact scan and too few for the walk to be cheap: its rows get a graph
+/// of their own (SIEVE's idea — indexes for the filters a workload repeats — kept to a
+/// few graphs per segment that share the segment's vectors).
+fn filter_graph_work(st: &State, config: &CollectionConfig) -> Option<Work> {
+    st.segments
+        .values()
+        .filter(|s| s.id != st.mutable_id && s.live > 0 && !s.graphs.is_empty())
+        .find_map(|s| {
+            let min_rows = config
+                .vectors
+                .keys()
+                .filter(|n| s.graphs.contains_key(*n))
+                .map(|n| ann::full_scan_rows(config, n))
+                .min()?;
+            let max_rows = (s.rows() as f64 * FILTER_GRAPH_MAX_SHARE) as usize;
+            let work = s.filter_graph_wanted(
+                FILTER_GRAPH_MIN_WALKS,
+                min_rows,
+                max_rows,
+                FILTER_GRAPHS_PER_SEGMENT,
+            )?;
+            s.graphs
+                .contains_key(&work.vector)
+                .then_some(Work::FilterGraph {
+                    segment: s.id,
+                    work,
+                })
+        })
 }
 
 /// A (segment, vector, key) whose value graphs have not been built yet.

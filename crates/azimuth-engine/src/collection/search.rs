@@ -510,7 +510,7 @@ fn graph_hits(
     };
     // The matching rows of a sealed segment are computed once per filter and cached, so
     // the walk's accept test is a bit lookup and the planner knows the exact count.
-    let set = seg.matching_set(filter);
+    let (set, filter_graph) = seg.filter_lookup(filter, Some(how.name));
     let qp = &how.params.quantization;
     if set.count < how.full_scan_rows {
         let metric = ann::metric_for(how.distance);
@@ -523,8 +523,14 @@ fn graph_hits(
     }
     let accept = |r: u32| set.contains(r) && seg.is_live(r) && col.present[r as usize];
     if let Some(vg) = value_graph(seg, how.name, filter) {
-        return vg.search(q, how.k, ef, &accept);
+        return vg.search(col, q, how.k, ef, &accept);
     }
+    // a filter this segment keeps seeing has a graph of its matching rows (built by the
+    // indexer once the walks below added up; see `indexing::filter_graph_work`)
+    if let Some(fg) = filter_graph {
+        return fg.search(col, q, how.k, ef, &accept);
+    }
+    seg.note_filter_walk(&set, how.name);
     g.search(col, q, how.k, ef, qp, Some(&accept))
 }
 

@@ -456,6 +456,73 @@ fn value_graphs_serve_keyword_filters() {
     assert_eq!(c.info().indexing.index_bytes, before);
 }
 
+#[test]
+fn repeated_filters_earn_a_graph_of_their_rows() {
+    let mut rng = Rng(23);
+    let (data, queries) = data_and_queries(&mut rng, 8000, 80, 16);
+    let db = Database::in_memory_with(no_background());
+    let c = db
+        .create_collection("c", config(16, Distance::Dot, 1000))
+        .unwrap();
+    load(&c, &data, |i| {
+        payload(json!({"tag": i % 10, "odd": i % 2 == 1}))
+    });
+    c.build_indexes().unwrap();
+    // 40 % of the rows, not a `key == value` condition: no value graph serves it
+    let f = Filter::from_json(
+        &json!({"must_not": [{"key": "tag", "match": {"any": [0, 1, 2, 3, 4, 5]}}]}),
+    )
+    .unwrap();
+    let other =
+        Filter::from_json(&json!({"must": [{"key": "odd", "match": {"value": true}}]})).unwrap();
+    let walked = recall(&c, &queries, 10, |req| req.filter = Some(f.clone()));
+    assert!(walked >= 0.95, "recall of the filtered walk {walked}");
+    assert_eq!(
+        c.info().indexing.filter_graphs.0,
+        0,
+        "no graph before the indexer runs"
+    );
+    assert!(
+        !c.info().indexing.pending,
+        "filter graphs are not indexing work"
+    );
+    c.build_indexes().unwrap();
+    let (graphs, rows, bytes) = c.info().indexing.filter_graphs;
+    assert!(
+        graphs >= 1 && rows == 3200 * graphs,
+        "graphs of the filter's rows: {graphs}, {rows}"
+    );
+    assert!(bytes > 0);
+    let served = recall(&c, &queries, 10, |req| req.filter = Some(f.clone()));
+    assert!(served >= 0.95, "recall through the filter graph {served}");
+    // deleted rows never come back through it; hits still satisfy the whole filter
+    let doomed: Vec<PointId> = (0..8000u64)
+        .filter(|i| i % 10 == 7 && i % 3 == 0)
+        .map(PointId::Num)
+        .collect();
+    c.delete(&PointSelector::Ids(doomed), true).unwrap();
+    for q in &queries[..20] {
+        let mut req = SearchRequest::dense(q.clone(), 10);
+        req.filter = Some(f.clone());
+        let hits = c.search(&req).unwrap();
+        assert_eq!(hits.len(), 10);
+        for h in &hits {
+            let PointId::Num(i) = h.id else {
+                panic!("{:?}", h.id)
+            };
+            assert!(i % 10 >= 6, "{i} fails the filter");
+            assert!(!(i % 10 == 7 && i % 3 == 0), "{i} was deleted");
+        }
+        // other filters do not use it
+        req.filter = Some(other.clone());
+        let hits = c.search(&req).unwrap();
+        assert!(hits
+            .iter()
+            .all(|h| matches!(h.id, PointId::Num(i) if i % 2 == 1)));
+    }
+    assert_eq!(c.info().indexing.filter_graphs.0, graphs);
+}
+
 /// Recommend (best and summed score), discovery and context queries: exact scans score every
 /// point by Qdrant's formulas; graph walks over an indexed segment find nearly the same top 10.
 #[test]

@@ -55,6 +55,25 @@ impl Searcher for EngineIndex {
     }
 }
 
+impl EngineIndex {
+    /// Searches every query once with the filter (as a workload repeating it would), then
+    /// runs the indexer so what the repeats earned gets built; reports how long that took.
+    pub(super) fn learn_filter(&self, queries: &npy::Matrix, k: usize) -> Result<()> {
+        for q in 0..queries.rows {
+            self.search(queries.row(q), k, 64);
+        }
+        let start = Instant::now();
+        self.collection.build_indexes()?;
+        eprintln!(
+            "after {} filtered searches the indexer worked {:.2} s more (filter graphs: {:?})",
+            queries.rows,
+            start.elapsed().as_secs_f64(),
+            self.collection.info().indexing.filter_graphs
+        );
+        Ok(())
+    }
+}
+
 /// Payloads from a JSON-lines file (optionally gzip-compressed), one object per base row.
 pub(super) fn payloads(path: &Path) -> Result<Vec<Payload>> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;

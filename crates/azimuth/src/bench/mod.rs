@@ -68,6 +68,10 @@ pub struct BenchArgs {
     /// Payload indexes to create before searching, as key:type (e.g. section:keyword).
     #[arg(long)]
     pub payload_index: Vec<String>,
+    /// Treat --filter as one the workload repeats: search every query once, let the indexer
+    /// build what repeated filters earn (a graph of the filter's rows), then measure.
+    #[arg(long, requires = "filter")]
+    pub repeated_filter: bool,
 }
 
 /// An index under test.
@@ -333,6 +337,9 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             _ if through_engine => {
                 let (index, s) = engine::build(a, name, distance, &base, &payloads)?;
                 engine_build_s = Some(s);
+                if a.repeated_filter && name != "flat" {
+                    index.learn_filter(&queries, a.k)?;
+                }
                 Box::new(index)
             }
             ("hnsw", Some(g)) => Box::new(Graph {
