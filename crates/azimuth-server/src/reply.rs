@@ -125,14 +125,48 @@ pub async fn blocking<T: Send + 'static>(
 #[derive(Clone)]
 pub struct PreParsed(pub Value);
 
+/// A body already built as the handler's own type (the gRPC API's upserts, whose vectors
+/// arrive as floats): [`Body`] takes it when the types match.
+#[derive(Clone)]
+pub struct PreTyped(std::sync::Arc<std::sync::Mutex<Option<Box<dyn std::any::Any + Send>>>>);
+
+impl PreTyped {
+    pub fn new<T: std::any::Any + Send>(v: T) -> Self {
+        PreTyped(std::sync::Arc::new(std::sync::Mutex::new(Some(Box::new(
+            v,
+        )))))
+    }
+
+    fn take<T: 'static>(&self) -> Option<T> {
+        let mut slot = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match slot.take()?.downcast::<T>() {
+            Ok(t) => Some(*t),
+            Err(other) => {
+                *slot = Some(other);
+                None
+            }
+        }
+    }
+}
+
 /// A JSON body that answers malformed input with Qdrant's 400 envelope (axum's own `Json`
 /// would answer 422 in plain text). An empty body parses as `{}`.
 pub struct Body<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+impl<S: Send + Sync, T: DeserializeOwned + 'static> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(mut req: Request, state: &S) -> Result<Self, ApiError> {
+        if let Some(t) = req
+            .extensions()
+            .get::<PreTyped>()
+            .and_then(PreTyped::take::<T>)
+        {
+            return Ok(Body(t));
+        }
         if let Some(PreParsed(v)) = req.extensions_mut().remove::<PreParsed>() {
             return serde_json::from_value(v)
                 .map(Body)

@@ -36,15 +36,22 @@ impl Collection {
             return Ok(());
         }
         if st.mutable().rows() > 0 {
-            let data = st.mutable().live_data(&config);
             let id = st.mutable_id;
-            if data.rows() > 0 {
+            if st.mutable().live == st.mutable().rows() {
+                // nothing deleted: the mutable segment is sealed as it is (same rows, same
+                // payload indexes, and the id map already points at it)
+                let data = st.mutable().data.clone();
                 dir.write_segment(id, &data)?;
-            }
-            st.segments.remove(&id);
-            if data.rows() > 0 {
-                let seg = Segment::new(id, data, &st.schema);
-                st.install(seg);
+            } else {
+                let data = st.mutable().live_data(&config);
+                if data.rows() > 0 {
+                    dir.write_segment(id, &data)?;
+                }
+                st.segments.remove(&id);
+                if data.rows() > 0 {
+                    let seg = Segment::new(id, data, &st.schema);
+                    st.install(seg);
+                }
             }
             st.new_mutable(&config);
         }
@@ -108,6 +115,10 @@ impl Collection {
     pub(super) fn seal_in_memory(&self, st: &mut State) {
         let config = self.config();
         if st.mutable().rows() == 0 {
+            return;
+        }
+        if st.mutable().live == st.mutable().rows() {
+            st.new_mutable(&config); // sealed as it is
             return;
         }
         let data = st.mutable().live_data(&config);

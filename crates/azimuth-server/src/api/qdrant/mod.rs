@@ -8,6 +8,7 @@ mod points;
 mod query;
 mod service;
 mod snapshots;
+pub(crate) mod upsert_body;
 mod wire;
 
 use axum::routing::{delete, get, post, put};

@@ -11,6 +11,7 @@ use azimuth_engine::{
 };
 use serde_json::{json, Map, Value};
 
+use super::upsert_body::UpsertBody;
 use super::wire::*;
 use crate::reply::{blocking, ApiError, ApiResult, Body, Reply};
 use crate::AppState;
@@ -116,20 +117,12 @@ fn point_struct(v: &Value, i: usize) -> Result<PointStruct, ApiError> {
 
 fn batch_points(b: &Value) -> Result<Vec<PointStruct>, ApiError> {
     let m = object(b, "batch")?;
-    let ids = parse_ids(
-        m.get("ids")
-            .ok_or_else(|| ApiError::bad_request("batch.ids is required"))?,
-    )?;
+    let ids = batch_ids(m.get("ids"))?;
     let n = ids.len();
     let mut vectors: Vec<azimuth_engine::NamedVectors> = vec![Default::default(); n];
     match m.get("vectors") {
         Some(Value::Array(rows)) => {
-            if rows.len() != n {
-                return Err(ApiError::bad_request(format!(
-                    "batch has {n} ids but {} vectors",
-                    rows.len()
-                )));
-            }
+            batch_rows_fit(n, rows.len())?;
             for (i, r) in rows.iter().enumerate() {
                 vectors[i].insert(
                     String::new(),
@@ -137,28 +130,59 @@ fn batch_points(b: &Value) -> Result<Vec<PointStruct>, ApiError> {
                 );
             }
         }
-        Some(Value::Object(named)) => {
-            for (name, rows) in named {
-                let rows = rows.as_array().filter(|r| r.len() == n).ok_or_else(|| {
-                    ApiError::bad_request(format!(
-                        "batch.vectors.{name} must be a list with one vector per id"
-                    ))
-                })?;
-                for (i, r) in rows.iter().enumerate() {
-                    vectors[i].insert(
-                        name.clone(),
-                        parse_vector(r, &format!("batch.vectors.{name}[{i}]"))?,
-                    );
-                }
-            }
-        }
-        _ => {
-            return Err(ApiError::bad_request(
-                "batch.vectors is required: a list, or a map of vector name to list",
+        other => named_batch_vectors(other, &mut vectors)?,
+    }
+    batch_assemble(ids, vectors, m.get("payloads"))
+}
+
+pub(super) fn batch_ids(ids: Option<&Value>) -> Result<Vec<azimuth_engine::PointId>, ApiError> {
+    parse_ids(ids.ok_or_else(|| ApiError::bad_request("batch.ids is required"))?)
+}
+
+pub(super) fn batch_rows_fit(ids: usize, rows: usize) -> Result<(), ApiError> {
+    if rows != ids {
+        return Err(ApiError::bad_request(format!(
+            "batch has {ids} ids but {rows} vectors"
+        )));
+    }
+    Ok(())
+}
+
+/// `batch.vectors` as a map of vector name to one vector per id (or anything else: 400).
+pub(super) fn named_batch_vectors(
+    v: Option<&Value>,
+    vectors: &mut [azimuth_engine::NamedVectors],
+) -> Result<(), ApiError> {
+    let n = vectors.len();
+    let Some(Value::Object(named)) = v else {
+        return Err(ApiError::bad_request(
+            "batch.vectors is required: a list, or a map of vector name to list",
+        ));
+    };
+    for (name, rows) in named {
+        let rows = rows.as_array().filter(|r| r.len() == n).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "batch.vectors.{name} must be a list with one vector per id"
             ))
+        })?;
+        for (i, r) in rows.iter().enumerate() {
+            vectors[i].insert(
+                name.clone(),
+                parse_vector(r, &format!("batch.vectors.{name}[{i}]"))?,
+            );
         }
     }
-    let payloads = match m.get("payloads") {
+    Ok(())
+}
+
+/// Zips a batch's ids, vectors and `payloads` into points.
+pub(super) fn batch_assemble(
+    ids: Vec<azimuth_engine::PointId>,
+    vectors: Vec<azimuth_engine::NamedVectors>,
+    payloads: Option<&Value>,
+) -> Result<Vec<PointStruct>, ApiError> {
+    let n = ids.len();
+    let payloads = match payloads {
         None | Some(Value::Null) => vec![Value::Null; n],
         Some(Value::Array(p)) if p.len() == n => p.clone(),
         Some(_) => {
@@ -181,21 +205,7 @@ fn batch_points(b: &Value) -> Result<Vec<PointStruct>, ApiError> {
         .collect()
 }
 
-pub fn parse_upsert(body: &Value) -> Result<Write, ApiError> {
-    let m = object(body, "request body")?;
-    let points = match (m.get("points"), m.get("batch")) {
-        (Some(Value::Array(p)), None) => p
-            .iter()
-            .enumerate()
-            .map(|(i, v)| point_struct(v, i))
-            .collect::<Result<_, _>>()?,
-        (None, Some(b)) => batch_points(b)?,
-        _ => {
-            return Err(ApiError::bad_request(
-                "upsert needs either \"points\": [...] or \"batch\": {...}",
-            ))
-        }
-    };
+pub(super) fn upsert_options(m: &Map<String, Value>) -> Result<UpsertOptions, ApiError> {
     let mode = match m.get("update_mode").and_then(Value::as_str) {
         None | Some("upsert") => UpsertMode::Upsert,
         Some("insert_only") => UpsertMode::InsertOnly,
@@ -206,13 +216,28 @@ pub fn parse_upsert(body: &Value) -> Result<Write, ApiError> {
             )))
         }
     };
-    Ok(Write::Upsert(
-        points,
-        UpsertOptions {
-            mode,
-            update_filter: parse_filter(m.get("update_filter"))?,
-        },
-    ))
+    Ok(UpsertOptions {
+        mode,
+        update_filter: parse_filter(m.get("update_filter"))?,
+    })
+}
+
+pub fn parse_upsert(body: &Value) -> Result<Write, ApiError> {
+    let m = object(body, "request body")?;
+    let points = match (m.get("points"), m.get("batch")) {
+        (Some(Value::Array(p)), None) => p
+            .iter()
+            .enumerate()
+            .map(|(i, v)| point_struct(v, i))
+            .collect::<Result<_, _>>()?,
+        (None, Some(b)) => batch_points(b)?,
+        _ => return Err(upsert_shape()),
+    };
+    Ok(Write::Upsert(points, upsert_options(m)?))
+}
+
+pub(super) fn upsert_shape() -> ApiError {
+    ApiError::bad_request("upsert needs either \"points\": [...] or \"batch\": {...}")
 }
 
 fn parse_set_payload(body: &Value, overwrite: bool) -> Result<Write, ApiError> {
@@ -302,9 +327,9 @@ pub async fn upsert(
     State(s): State<AppState>,
     Path(name): Path<String>,
     q: Params,
-    Body(b): Body<Value>,
+    Body(b): Body<UpsertBody>,
 ) -> ApiResult {
-    let w = parse_upsert(&b)?;
+    let w = b.into_write()?;
     if let Write::Upsert(p, _) = &w {
         if p.len() > s.config.max_batch {
             return Err(ApiError::bad_request(format!(

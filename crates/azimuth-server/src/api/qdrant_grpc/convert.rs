@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::pb;
 use super::Status;
+use crate::api::qdrant::upsert_body::{PointJson, UpsertBody, VectorJson};
 
 type R<T> = Result<T, Status>;
 
@@ -285,15 +286,6 @@ pub fn vectors(v: &pb::Vectors) -> R<Json> {
     }
 }
 
-pub fn point(p: &pb::PointStruct) -> R<Json> {
-    let id = point_id(p.id.as_ref().ok_or_else(|| bad("a point has no id"))?)?;
-    let v = match &p.vectors {
-        Some(v) => vectors(v)?,
-        None => json!({}),
-    };
-    Ok(json!({"id": id, "vector": v, "payload": payload(&p.payload)?}))
-}
-
 pub fn with_payload(w: &Option<pb::WithPayloadSelector>) -> Option<Json> {
     use pb::with_payload_selector::Kind;
     match w.as_ref()?.kind.as_ref()? {
@@ -540,15 +532,47 @@ pub fn count_points(c: &pb::CountPoints) -> R<Json> {
     Ok(Json::Object(m))
 }
 
-pub fn upsert(u: &pb::UpsertPoints) -> R<Json> {
+/// The upsert body, built directly: dense vectors stay `f32` rows.
+pub fn upsert(u: pb::UpsertPoints) -> R<UpsertBody> {
     no_shard_keys(&u.shard_key_selector)?;
-    let points: Vec<Json> = u.points.iter().map(point).collect::<R<_>>()?;
-    let mut m = Map::new();
-    m.insert("points".into(), Json::Array(points));
+    let mut rest = Map::new();
     if let Some(f) = &u.update_filter {
-        m.insert("update_filter".into(), filter(f)?);
+        rest.insert("update_filter".into(), filter(f)?);
     }
-    Ok(Json::Object(m))
+    let points = u
+        .points
+        .into_iter()
+        .map(|p| {
+            let id = point_id(p.id.as_ref().ok_or_else(|| bad("a point has no id"))?)?;
+            let vector = match p.vectors {
+                Some(pb::Vectors {
+                    options:
+                        Some(pb::vectors::Options::Vector(pb::Vector {
+                            kind: Some(pb::vector::Kind::Dense(d)),
+                            ..
+                        })),
+                }) => VectorJson::Floats(d.data),
+                Some(pb::Vectors {
+                    options:
+                        Some(pb::vectors::Options::Vector(pb::Vector {
+                            data,
+                            indices: None,
+                            vectors_count: None,
+                            kind: None,
+                        })),
+                }) => VectorJson::Floats(data),
+                Some(v) => VectorJson::Json(vectors(&v)?),
+                None => VectorJson::Json(json!({})),
+            };
+            Ok(PointJson {
+                id: Some(id),
+                vector: Some(vector),
+                payload: Some(payload(&p.payload)?),
+                unknown: None,
+            })
+        })
+        .collect::<R<Vec<_>>>()?;
+    Ok(UpsertBody::of_points(points, rest))
 }
 
 pub fn get_points(g: &pb::GetPoints) -> R<Json> {

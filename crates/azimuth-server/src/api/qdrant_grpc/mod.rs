@@ -30,7 +30,7 @@ use prost::Message;
 use serde_json::{json, Value as Json};
 use tower::ServiceExt;
 
-use crate::reply::PreParsed;
+use crate::reply::{PreParsed, PreTyped};
 
 /// A gRPC status: code (see the gRPC spec) and message.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,6 +90,8 @@ struct Rest {
     method: Method,
     path: String,
     body: Option<Json>,
+    /// The body as the handler's own type, when the call builds it directly.
+    typed: Option<PreTyped>,
 }
 
 impl Rest {
@@ -98,6 +100,7 @@ impl Rest {
             method: Method::GET,
             path,
             body: None,
+            typed: None,
         }
     }
     fn with(method: Method, path: String, body: Json) -> Self {
@@ -105,6 +108,7 @@ impl Rest {
             method,
             path,
             body: Some(body),
+            typed: None,
         }
     }
 }
@@ -149,6 +153,9 @@ async fn run(app: &Router, headers: &HeaderMap, rest: Rest) -> Result<(Json, f64
     if let Some(v) = rest.body {
         // handed over as a value: no JSON text in between
         req.extensions_mut().insert(PreParsed(v));
+    }
+    if let Some(t) = rest.typed {
+        req.extensions_mut().insert(t);
     }
     for name in ["api-key", "authorization"] {
         if let Some(v) = headers.get(name) {
@@ -378,6 +385,7 @@ async fn dispatch(
                 method: Method::DELETE,
                 path: col(&r.collection_name)?,
                 body: None,
+                typed: None,
             };
             let (v, time) = run(rest).await?;
             Ok(frame(&pb::CollectionOperationResponse {
@@ -435,9 +443,15 @@ async fn dispatch(
         }
         "/qdrant.Points/Upsert" => {
             let r: pb::UpsertPoints = decode(body)?;
-            let b = convert::upsert(&r)?;
             let p = format!("{}/points{}", col(&r.collection_name)?, wait(r.wait));
-            let (v, time) = run(Rest::with(Method::PUT, p, b)).await?;
+            let b = convert::upsert(r)?;
+            let rest = Rest {
+                method: Method::PUT,
+                path: p,
+                body: None,
+                typed: Some(PreTyped::new(b)),
+            };
+            let (v, time) = run(rest).await?;
             Ok(points_op(&v, time))
         }
         "/qdrant.Points/Delete" | "/qdrant.Points/ClearPayload" => {
@@ -523,6 +537,7 @@ async fn dispatch(
                 method: Method::DELETE,
                 path: p,
                 body: None,
+                typed: None,
             };
             let (v, time) = run(rest).await?;
             Ok(points_op(&v, time))
