@@ -30,6 +30,26 @@ pub(crate) fn frame(magic: &[u8; 8], version: u32, body: &[u8]) -> Vec<u8> {
     out
 }
 
+/// An empty frame image to encode a body into (after [`FRAME_HEADER`] placeholder bytes);
+/// [`finish_frame`] completes it. Same bytes as [`frame`], without copying the body.
+pub(crate) fn start_frame(body_capacity: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(FRAME_HEADER + body_capacity + 4);
+    out.resize(FRAME_HEADER, 0);
+    out
+}
+
+/// Completes an image begun by [`start_frame`] whose body follows the header space.
+pub(crate) fn finish_frame(magic: &[u8; 8], version: u32, mut image: Vec<u8>) -> Vec<u8> {
+    let body_len = (image.len() - FRAME_HEADER) as u64;
+    image[..8].copy_from_slice(magic);
+    image[8..12].copy_from_slice(&version.to_le_bytes());
+    image[12..16].copy_from_slice(&0u32.to_le_bytes());
+    image[16..24].copy_from_slice(&body_len.to_le_bytes());
+    let crc = crc32fast::hash(&image);
+    image.extend_from_slice(&crc.to_le_bytes());
+    image
+}
+
 /// Checks a framed file image and returns its body. `supported` is the highest version this
 /// build reads.
 pub(crate) fn unframe<'a>(
@@ -199,5 +219,19 @@ mod tests {
             assert_eq!(err.kind(), crate::ErrorKind::Corruption, "byte {i}");
         }
         assert!(unframe(p, &img[..img.len() - 1], b"AZTEST\0\0", 1).is_err());
+    }
+}
+
+#[cfg(test)]
+mod frame_tests {
+    use super::*;
+
+    #[test]
+    fn frames_built_in_place_equal_copied_ones() {
+        for body in [&b""[..], b"x", &[7u8; 1000]] {
+            let mut image = start_frame(body.len());
+            image.extend_from_slice(body);
+            assert_eq!(finish_frame(b"AZTEST01", 3, image), frame(b"AZTEST01", 3, body));
+        }
     }
 }

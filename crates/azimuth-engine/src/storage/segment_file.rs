@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::codec::{Decoder, Encoder};
-use super::files::{frame, unframe};
+use super::files::{finish_frame, start_frame, unframe};
 use crate::error::Result;
 use crate::ops::{
     decode_id, decode_payload, decode_sparse, encode_id, encode_payload, encode_sparse_opt,
@@ -22,7 +22,9 @@ const VERSION: u32 = 1;
 pub(crate) fn encode(data: &SegmentData) -> Vec<u8> {
     let rows = data.rows();
     let vec_bytes: usize = data.dense.values().map(|c| c.data.len() * 4).sum();
-    let mut e = Encoder::with_capacity(vec_bytes + rows * 32 + 64);
+    let mut e = Encoder {
+        buf: start_frame(vec_bytes + rows * 32 + 64),
+    };
     e.len(rows);
     data.ids.iter().for_each(|id| encode_id(&mut e, id));
     data.versions.iter().for_each(|v| e.u64(*v));
@@ -40,7 +42,7 @@ pub(crate) fn encode(data: &SegmentData) -> Vec<u8> {
             .for_each(|s| encode_sparse_opt(&mut e, s.as_ref()));
     }
     data.payloads.iter().for_each(|p| encode_payload(&mut e, p));
-    frame(MAGIC, VERSION, &e.buf)
+    finish_frame(MAGIC, VERSION, e.buf)
 }
 
 pub(crate) fn decode(path: &Path, file: &[u8]) -> Result<SegmentData> {
