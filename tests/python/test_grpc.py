@@ -314,3 +314,48 @@ def test_upload_collection_without_waiting(server, client, g):
     assert got.payload == {"i": 1999}
     np.testing.assert_allclose(got.vector, vecs[1999], rtol=1e-6)
     client.delete_collection(name)
+
+
+def test_random_messages_never_break_the_server(start_server):
+    """Random bytes sent to every served method: each call ends with a status that is not
+    INTERNAL or UNKNOWN, and the server stays healthy."""
+    srv = start_server()
+    methods = [
+        "/qdrant.Collections/Get", "/qdrant.Collections/Create", "/qdrant.Collections/Delete",
+        "/qdrant.Collections/CollectionExists", "/qdrant.Collections/UpdateAliases",
+        "/qdrant.Points/Upsert", "/qdrant.Points/Delete", "/qdrant.Points/Get", "/qdrant.Points/SetPayload",
+        "/qdrant.Points/DeletePayload", "/qdrant.Points/ClearPayload", "/qdrant.Points/CreateFieldIndex",
+        "/qdrant.Points/Scroll", "/qdrant.Points/Count", "/qdrant.Points/Search", "/qdrant.Points/SearchBatch",
+        "/qdrant.Points/Query", "/qdrant.Points/QueryBatch",
+    ]
+    g = grpc_client(srv)
+    g.create_collection("fuzz", vectors_config=m.VectorParams(size=4, distance=m.Distance.DOT))
+    g.upsert("fuzz", [m.PointStruct(id=i, vector=[1.0, 0.0, 0.0, float(i)]) for i in range(10)], wait=True)
+    from qdrant_client.grpc import points_pb2
+
+    rng = random.Random(11)
+    # valid messages for the fuzz collection with a few bytes flipped reach deeper than noise
+    seeds = [
+        points_pb2.QueryPoints(collection_name="fuzz", limit=3).SerializeToString(),
+        points_pb2.CountPoints(collection_name="fuzz").SerializeToString(),
+        points_pb2.ScrollPoints(collection_name="fuzz", limit=2).SerializeToString(),
+    ]
+    bad = []
+    with grpc.insecure_channel(f"127.0.0.1:{srv.grpc_port}") as ch:
+        for i in range(600):
+            if i % 2:
+                msg = bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 64)))
+            else:
+                msg = bytearray(rng.choice(seeds))
+                for _ in range(rng.randrange(1, 4)):
+                    msg[rng.randrange(len(msg))] = rng.getrandbits(8)
+                msg = bytes(msg)
+            call = ch.unary_unary(rng.choice(methods), request_serializer=lambda b: b, response_deserializer=lambda b: b)
+            try:
+                call(msg, timeout=10)
+            except grpc.RpcError as e:
+                if e.code() in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN):
+                    bad.append((msg, e.code(), e.details()))
+    assert not bad, bad[:5]
+    assert g.count("fuzz").count >= 0
+    assert grpc_client(srv).get_collections() is not None
