@@ -231,7 +231,10 @@ mod frame_tests {
         for body in [&b""[..], b"x", &[7u8; 1000]] {
             let mut image = start_frame(body.len());
             image.extend_from_slice(body);
-            assert_eq!(finish_frame(b"AZTEST01", 3, image), frame(b"AZTEST01", 3, body));
+            assert_eq!(
+                finish_frame(b"AZTEST01", 3, image),
+                frame(b"AZTEST01", 3, body)
+            );
         }
     }
 }
