@@ -402,7 +402,7 @@ fn background_loop(inner: &Inner) {
         for c in all {
             let _ = c.sync_log();
             if flush_due {
-                let _ = c.flush();
+                let _ = c.checkpoint_in_background();
             }
             let _ = c.optimize();
         }

@@ -16,7 +16,25 @@ use crate::error::{Error, Result};
 use crate::segment::{Segment, SegmentData};
 use crate::storage::{CollectionDir, Manifest, ManifestSegment};
 
+/// Segment files of staged checkpoints (`State::unwritten` segments), under
+/// `Collection::segment_files`. Each unwritten segment's file is written exactly once
+/// before a manifest lists it: by its staged writer (which then adds it to `done`) or,
+/// when a checkpoint gets there first, by that checkpoint (which adds it to `taken`, so the
+/// staged writer leaves the listed file alone).
+#[derive(Default)]
+pub(super) struct SegmentFiles {
+    pub done: std::collections::BTreeSet<u64>,
+    pub taken: std::collections::BTreeSet<u64>,
+}
+
 impl Collection {
+    /// The periodic checkpoint of the background worker: [`Collection::flush`], with the
+    /// segment file written outside the write lock when it can be.
+    pub(crate) fn checkpoint_in_background(&self) -> Result<()> {
+        self.check_alive()?;
+        self.checkpoint_staged(0)
+    }
+
     /// Seals the mutable segment into a file and switches the manifest, so the log can be cut.
     /// Cheap when nothing was written since the last call.
     pub fn flush(&self) -> Result<()> {
@@ -30,10 +48,32 @@ impl Collection {
         let (Some(dir), Some(wal)) = (&self.dir, &self.wal) else {
             return Ok(());
         };
-        let wal_gen_unchanged =
-            st.mutable().rows() == 0 && wal.last_lsn() == st.last_lsn_at_manifest;
+        let wal_gen_unchanged = st.mutable().rows() == 0
+            && st.unwritten.is_empty()
+            && wal.last_lsn() == st.last_lsn_at_manifest;
         if wal_gen_unchanged {
             return Ok(());
+        }
+        if !st.unwritten.is_empty() {
+            // segments sealed by a staged checkpoint: their files must exist before a
+            // manifest lists them (waits for a file being written outside the lock)
+            let mut files = self.segment_files.lock();
+            for id in std::mem::take(&mut st.unwritten) {
+                if files.done.remove(&id) {
+                    continue; // its staged writer finished the file
+                }
+                // the staged writer has not started: this checkpoint writes the file (or
+                // drops it, merged away meanwhile) and the staged writer must not touch it
+                files.taken.insert(id);
+                let Some(seg) = st.segments.get(&id) else {
+                    continue;
+                };
+                if let Err(e) = dir.write_segment(id, &seg.data) {
+                    files.taken.remove(&id);
+                    st.unwritten.insert(id);
+                    return Err(e);
+                }
+            }
         }
         if st.mutable().rows() > 0 {
             let id = st.mutable_id;
@@ -67,6 +107,51 @@ impl Collection {
             .filter(|&id| id != st.mutable_id)
             .collect();
         dir.remove_segments_except(&keep, false)
+    }
+
+    /// The checkpoint a write runs when the mutable segment crosses the flush threshold,
+    /// in three stages so writers do not wait for the segment file: (1) under the write lock,
+    /// the mutable segment (when it holds no deletions) is sealed as it is and listed in
+    /// `State::unwritten`; (2) without the lock, its file is written; (3) under the lock, a
+    /// plain checkpoint switches the manifest (sealing what was written meanwhile, a small
+    /// segment). A crash before (3) leaves the old manifest and the whole log, as a crash
+    /// in the middle of a plain checkpoint does; any checkpoint in between writes the
+    /// unwritten segments' files first (waiting for the one in flight).
+    /// `min_bytes`: seal only a mutable segment at least this big (a write passes the flush
+    /// threshold: another writer may have sealed it first); 0 for the periodic checkpoint.
+    pub(super) fn checkpoint_staged(&self, min_bytes: usize) -> Result<()> {
+        let Some(dir) = &self.dir else {
+            return Ok(());
+        };
+        let (id, data) = {
+            let config = self.config();
+            let mut st = self.state.write();
+            let m = st.mutable();
+            if m.bytes < min_bytes {
+                return Ok(());
+            }
+            if m.rows() == 0 || m.live != m.rows() || !st.unwritten.is_empty() {
+                return self.checkpoint_locked(&mut st); // nothing to stage, or the plain way
+            }
+            let id = st.mutable_id;
+            let data = m.data.clone();
+            st.new_mutable(&config);
+            st.unwritten.insert(id);
+            (id, data)
+        };
+        {
+            let mut files = self.segment_files.lock();
+            if files.taken.remove(&id) {
+                return Ok(()); // a checkpoint wrote (and listed) it meanwhile
+            }
+            dir.write_segment(id, &data)?; // on failure the next checkpoint writes it
+            files.done.insert(id);
+        }
+        let mut st = self.state.write();
+        if st.unwritten.contains(&id) {
+            self.checkpoint_locked(&mut st)?;
+        }
+        Ok(())
     }
 
     fn write_manifest_locked(

@@ -440,6 +440,7 @@ fn pending_work(st: &State, config: &CollectionConfig) -> Option<Work> {
         .segments
         .values()
         .filter(|s| s.id != st.mutable_id && s.live > 0 && lacks(s))
+        .filter(|s| !st.unwritten.contains(&s.id))
         .collect();
     let mutable = st.mutable().live;
     let total = unindexed.iter().map(|s| s.live).sum::<usize>() + mutable;
@@ -468,7 +469,7 @@ fn pending_work(st: &State, config: &CollectionConfig) -> Option<Work> {
     let sealed = || {
         st.segments
             .values()
-            .filter(|s| s.id != st.mutable_id && s.live > 0)
+            .filter(|s| s.id != st.mutable_id && s.live > 0 && !st.unwritten.contains(&s.id))
     };
     sealed()
         .find_map(|s| {

@@ -93,6 +93,9 @@ pub struct Collection {
     index_pending_since: Mutex<Option<Instant>>,
     /// The graph build in progress.
     building: Mutex<Option<Arc<indexing::Build>>>,
+    /// Held while a segment file is written outside the state lock (see
+    /// `checkpoint::SegmentFiles`). Taken after the state lock, never before it.
+    segment_files: Mutex<checkpoint::SegmentFiles>,
 }
 
 impl Collection {
@@ -113,6 +116,7 @@ impl Collection {
             last_write: Mutex::new(Instant::now()),
             index_pending_since: Mutex::new(None),
             building: Mutex::new(None),
+            segment_files: Mutex::new(Default::default()),
         }
     }
 
@@ -177,6 +181,7 @@ impl Collection {
             last_write: Mutex::new(Instant::now()),
             index_pending_since: Mutex::new(None),
             building: Mutex::new(None),
+            segment_files: Mutex::new(Default::default()),
         })
     }
 

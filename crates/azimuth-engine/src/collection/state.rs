@@ -28,6 +28,9 @@ pub(crate) struct State {
     /// `last_lsn` when the manifest was last written (a checkpoint with nothing new is skipped).
     pub last_lsn_at_manifest: u64,
     pub manifest_generation: u64,
+    /// Sealed segments not yet in a manifest, whose files a staged checkpoint writes outside
+    /// the lock (see `checkpoint::checkpoint_staged`); the indexer leaves them alone.
+    pub unwritten: std::collections::BTreeSet<u64>,
 }
 
 impl State {
@@ -47,6 +50,7 @@ impl State {
             last_lsn: 0,
             last_lsn_at_manifest: 0,
             manifest_generation: 0,
+            unwritten: Default::default(),
         }
     }
 

@@ -61,7 +61,8 @@ impl Collection {
         }
         if over {
             if self.dir.is_some() {
-                self.flush()?;
+                self.check_alive()?;
+                self.checkpoint_staged(config.optimizer.flush_threshold_bytes)?;
             } else {
                 self.seal_in_memory(&mut self.state.write());
             }
