@@ -81,27 +81,10 @@ pub async fn run(config: ServerConfig) -> Result<(), Box<dyn std::error::Error +
         _ => None,
     };
     let router = app(db.clone(), config.clone());
-    let mut servers = vec![
-        serve_on(
-            addr,
-            router.clone(),
-            tls.clone(),
-            &config,
-            "the Qdrant REST API and the Chroma API (/api/v2)",
-        )
-        .await?,
-    ];
-    if let Some(addr) = second {
-        servers.push(
-            serve_on(
-                addr,
-                router.clone(),
-                tls.clone(),
-                &config,
-                "the Qdrant REST API and the Chroma API (/api/v2)",
-            )
-            .await?,
-        );
+    let mut servers = Vec::new();
+    for addr in std::iter::once(addr).chain(second) {
+        let what = "the Qdrant REST API and the Chroma API (/api/v2)";
+        servers.push(serve_on(addr, router.clone(), tls.clone(), &config, what).await?);
     }
     let grpc = api::qdrant_grpc::router(router, config.max_body_bytes);
     let grpc_what = "Qdrant's gRPC API";

@@ -416,61 +416,73 @@ fn no_shard_keys(s: &Option<pb::Unsupported>) -> R<()> {
     }
 }
 
-fn prefetch(p: &pb::PrefetchQuery) -> R<Json> {
-    if p.lookup_from.is_some() {
+/// The fields a query and each of its prefetch stages share.
+struct Stage<'a> {
+    prefetch: &'a [pb::PrefetchQuery],
+    query: Option<&'a pb::Query>,
+    using: Option<&'a String>,
+    filter: Option<&'a pb::Filter>,
+    params: Option<&'a pb::SearchParams>,
+    score_threshold: Option<f32>,
+    limit: Option<u64>,
+    lookup_from: bool,
+}
+
+fn stage(s: Stage<'_>) -> R<Map<String, Json>> {
+    if s.lookup_from {
         return Err(Status::unimplemented(
             "lookup_from is served by the REST API only",
         ));
     }
     let mut m = Map::new();
-    if !p.prefetch.is_empty() {
+    if !s.prefetch.is_empty() {
         m.insert(
             "prefetch".into(),
-            Json::Array(p.prefetch.iter().map(prefetch).collect::<R<_>>()?),
+            Json::Array(s.prefetch.iter().map(prefetch).collect::<R<_>>()?),
         );
     }
-    if let Some(q) = &p.query {
+    if let Some(q) = s.query {
         m.insert("query".into(), query(q)?);
     }
-    put(&mut m, "using", p.using.as_ref());
-    if let Some(f) = &p.filter {
+    put(&mut m, "using", s.using);
+    if let Some(f) = s.filter {
         m.insert("filter".into(), filter(f)?);
     }
-    if let Some(ps) = &p.params {
+    if let Some(ps) = s.params {
         m.insert("params".into(), params(ps));
     }
-    put(&mut m, "score_threshold", p.score_threshold);
-    put(&mut m, "limit", p.limit);
-    Ok(Json::Object(m))
+    put(&mut m, "score_threshold", s.score_threshold);
+    put(&mut m, "limit", s.limit);
+    Ok(m)
+}
+
+fn prefetch(p: &pb::PrefetchQuery) -> R<Json> {
+    stage(Stage {
+        prefetch: &p.prefetch,
+        query: p.query.as_ref(),
+        using: p.using.as_ref(),
+        filter: p.filter.as_ref(),
+        params: p.params.as_ref(),
+        score_threshold: p.score_threshold,
+        limit: p.limit,
+        lookup_from: p.lookup_from.is_some(),
+    })
+    .map(Json::Object)
 }
 
 /// The REST body of `POST /points/query` for one `QueryPoints`.
 pub fn query_points(q: &pb::QueryPoints) -> R<Json> {
     no_shard_keys(&q.shard_key_selector)?;
-    if q.lookup_from.is_some() {
-        return Err(Status::unimplemented(
-            "lookup_from is served by the REST API only",
-        ));
-    }
-    let mut m = Map::new();
-    if !q.prefetch.is_empty() {
-        m.insert(
-            "prefetch".into(),
-            Json::Array(q.prefetch.iter().map(prefetch).collect::<R<_>>()?),
-        );
-    }
-    if let Some(x) = &q.query {
-        m.insert("query".into(), query(x)?);
-    }
-    put(&mut m, "using", q.using.as_ref());
-    if let Some(f) = &q.filter {
-        m.insert("filter".into(), filter(f)?);
-    }
-    if let Some(ps) = &q.params {
-        m.insert("params".into(), params(ps));
-    }
-    put(&mut m, "score_threshold", q.score_threshold);
-    put(&mut m, "limit", q.limit);
+    let mut m = stage(Stage {
+        prefetch: &q.prefetch,
+        query: q.query.as_ref(),
+        using: q.using.as_ref(),
+        filter: q.filter.as_ref(),
+        params: q.params.as_ref(),
+        score_threshold: q.score_threshold,
+        limit: q.limit,
+        lookup_from: q.lookup_from.is_some(),
+    })?;
     put(&mut m, "offset", q.offset);
     put(&mut m, "with_vector", with_vectors(&q.with_vectors));
     put(&mut m, "with_payload", with_payload(&q.with_payload));
@@ -900,10 +912,15 @@ pub fn to_scored(p: &Json) -> pb::ScoredPoint {
     }
 }
 
-pub fn to_scored_list(v: &Json) -> Vec<pb::ScoredPoint> {
+/// `f` of every element of a JSON list (nothing for anything else).
+fn each<T>(v: &Json, f: impl Fn(&Json) -> T) -> Vec<T> {
     v.as_array()
-        .map(|a| a.iter().map(to_scored).collect())
+        .map(|a| a.iter().map(f).collect())
         .unwrap_or_default()
+}
+
+pub fn to_scored_list(v: &Json) -> Vec<pb::ScoredPoint> {
+    each(v, to_scored)
 }
 
 pub fn to_retrieved(p: &Json) -> pb::RetrievedPoint {
@@ -916,9 +933,7 @@ pub fn to_retrieved(p: &Json) -> pb::RetrievedPoint {
 }
 
 pub fn to_retrieved_list(v: &Json) -> Vec<pb::RetrievedPoint> {
-    v.as_array()
-        .map(|a| a.iter().map(to_retrieved).collect())
-        .unwrap_or_default()
+    each(v, to_retrieved)
 }
 
 pub fn update_result(v: &Json) -> pb::UpdateResult {

@@ -126,6 +126,15 @@ fn seg(s: &str) -> String {
     out
 }
 
+/// A POST to `/collections/{collection}{suffix}`.
+fn post(collection: &str, suffix: &str, body: Json) -> Result<Rest, Status> {
+    Ok(Rest::with(
+        Method::POST,
+        format!("{}{suffix}", col(collection)?),
+        body,
+    ))
+}
+
 fn col(name: &str) -> Result<String, Status> {
     if name.is_empty() {
         return Err(Status::invalid("collection_name is empty"));
@@ -545,12 +554,7 @@ async fn dispatch(
         "/qdrant.Points/Get" => {
             let r: pb::GetPoints = decode(body)?;
             let b = convert::get_points(&r)?;
-            let (v, time) = run(Rest::with(
-                Method::POST,
-                format!("{}/points", col(&r.collection_name)?),
-                b,
-            ))
-            .await?;
+            let (v, time) = run(post(&r.collection_name, "/points", b)?).await?;
             Ok(frame(&pb::GetResponse {
                 result: convert::to_retrieved_list(&v),
                 time,
@@ -559,12 +563,7 @@ async fn dispatch(
         "/qdrant.Points/Scroll" => {
             let r: pb::ScrollPoints = decode(body)?;
             let b = convert::scroll_points(&r)?;
-            let (v, time) = run(Rest::with(
-                Method::POST,
-                format!("{}/points/scroll", col(&r.collection_name)?),
-                b,
-            ))
-            .await?;
+            let (v, time) = run(post(&r.collection_name, "/points/scroll", b)?).await?;
             Ok(frame(&pb::ScrollResponse {
                 next_page_offset: convert::to_point_id(&v["next_page_offset"]),
                 result: convert::to_retrieved_list(&v["points"]),
@@ -574,12 +573,7 @@ async fn dispatch(
         "/qdrant.Points/Count" => {
             let r: pb::CountPoints = decode(body)?;
             let b = convert::count_points(&r)?;
-            let (v, time) = run(Rest::with(
-                Method::POST,
-                format!("{}/points/count", col(&r.collection_name)?),
-                b,
-            ))
-            .await?;
+            let (v, time) = run(post(&r.collection_name, "/points/count", b)?).await?;
             Ok(frame(&pb::CountResponse {
                 result: Some(pb::CountResult {
                     count: v["count"].as_u64().unwrap_or(0),
@@ -590,12 +584,7 @@ async fn dispatch(
         "/qdrant.Points/Search" => {
             let r: pb::SearchPoints = decode(body)?;
             let b = convert::search_points(&r)?;
-            let (v, time) = run(Rest::with(
-                Method::POST,
-                format!("{}/points/search", col(&r.collection_name)?),
-                b,
-            ))
-            .await?;
+            let (v, time) = run(post(&r.collection_name, "/points/search", b)?).await?;
             Ok(frame(&pb::ScoredResponse {
                 result: convert::to_scored_list(&v),
                 time,
@@ -608,23 +597,18 @@ async fn dispatch(
                 .iter()
                 .map(convert::search_points)
                 .collect::<Result<_, _>>()?;
-            let (v, time) = run(Rest::with(
-                Method::POST,
-                format!("{}/points/search/batch", col(&r.collection_name)?),
+            let (v, time) = run(post(
+                &r.collection_name,
+                "/points/search/batch",
                 json!({ "searches": searches }),
-            ))
+            )?)
             .await?;
             Ok(frame(&batch(&v, convert::to_scored_list, time)))
         }
         "/qdrant.Points/Query" => {
             let r: pb::QueryPoints = decode(body)?;
             let b = convert::query_points(&r)?;
-            let (v, time) = run(Rest::with(
-                Method::POST,
-                format!("{}/points/query", col(&r.collection_name)?),
-                b,
-            ))
-            .await?;
+            let (v, time) = run(post(&r.collection_name, "/points/query", b)?).await?;
             Ok(frame(&pb::ScoredResponse {
                 result: convert::to_scored_list(&v["points"]),
                 time,
@@ -637,11 +621,11 @@ async fn dispatch(
                 .iter()
                 .map(convert::query_points)
                 .collect::<Result<_, _>>()?;
-            let (v, time) = run(Rest::with(
-                Method::POST,
-                format!("{}/points/query/batch", col(&r.collection_name)?),
+            let (v, time) = run(post(
+                &r.collection_name,
+                "/points/query/batch",
                 json!({ "searches": searches }),
-            ))
+            )?)
             .await?;
             Ok(frame(&batch(
                 &v,
