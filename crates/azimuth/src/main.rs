@@ -9,6 +9,12 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of the system allocator: a request allocates and frees many small and
+/// medium blocks, and in a profile of the server under single-client queries glibc's malloc
+/// (with `malloc_consolidate` near the top) took about a fifth of the server's CPU.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "azimuth", version, about = "Azimuth vector database")]
 struct Cli {
