@@ -409,8 +409,12 @@ impl Segment {
     pub fn note_filter_walk(&self, set: &Arc<RowSet>, vector: &str) {
         let mut cache = self.filter_cache.lock();
         if let Some(e) = cache.iter_mut().find(|e| Arc::ptr_eq(&e.set, set)) {
-            let n = e.walks.entry(vector.to_string()).or_insert(0);
-            *n = n.saturating_add(1);
+            match e.walks.get_mut(vector) {
+                Some(n) => *n = n.saturating_add(1),
+                None => {
+                    e.walks.insert(vector.to_string(), 1);
+                }
+            }
         }
     }
 

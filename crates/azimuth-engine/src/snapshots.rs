@@ -33,7 +33,7 @@ impl Database {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
-        let stamp = snapshot::format_utc(now.as_secs() as i64, '-').replace(':', "-");
+        let stamp = crate::filter::format_utc(now.as_secs() as i64, '-').replace(':', "-");
         let safe = dir
             .file_name()
             .and_then(|n| n.to_str())
@@ -171,7 +171,7 @@ impl Database {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
-        let stamp = snapshot::format_utc(now.as_secs() as i64, '-').replace(':', "-");
+        let stamp = crate::filter::format_utc(now.as_secs() as i64, '-').replace(':', "-");
         let out = out_dir.join(format!(
             "full-snapshot-{stamp}-{:03}.snapshot",
             now.subsec_millis()

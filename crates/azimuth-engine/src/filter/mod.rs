@@ -36,7 +36,7 @@ mod schema;
 mod slice;
 mod text;
 
-pub use datetime::parse_datetime;
+pub use datetime::{format_utc, parse_datetime};
 pub use eval::PointRef;
 pub use geo::{as_geo_point, haversine_m, EARTH_RADIUS_M};
 pub use index::PayloadIndexes;

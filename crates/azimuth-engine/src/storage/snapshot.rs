@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 use super::files::{self, list_names};
 use super::CollectionDir;
 use crate::error::{Error, Result};
+use crate::filter::format_utc;
 
 const LISTING: &str = "snapshot.json";
 const FORMAT: u32 = 1;
@@ -189,31 +190,6 @@ pub(crate) fn sha256_file(path: &Path) -> Result<String> {
         }
         h.update(&buf[..n]);
     }
-}
-
-/// `YYYY-MM-DD<sep>HH:MM:SS` in UTC for seconds since the epoch.
-pub(crate) fn format_utc(secs: i64, sep: char) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}{sep}{:02}:{:02}:{:02}",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
-}
-
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// True for the relative paths a snapshot may contain.

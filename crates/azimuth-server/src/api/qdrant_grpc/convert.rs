@@ -77,31 +77,17 @@ fn line(l: &pb::GeoLineString) -> R<Json> {
     Ok(json!({ "points": points }))
 }
 
-/// RFC 3339 text (UTC) of a protobuf timestamp.
+/// RFC 3339 text (UTC) of a protobuf timestamp, years 0000–9999.
 pub fn timestamp(t: &pb::Timestamp) -> R<Json> {
     if !(0..1_000_000_000).contains(&t.nanos) {
         return Err(bad(format!("timestamp nanos {} out of range", t.nanos)));
     }
-    let days = t.seconds.div_euclid(86_400);
-    let secs = t.seconds.rem_euclid(86_400);
-    // days since 1970-01-01 → civil date (proleptic Gregorian)
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    if !(0..=9999).contains(&y) {
+    if !(-62_167_219_200..=253_402_300_799).contains(&t.seconds) {
         return Err(bad(format!("timestamp {} s is out of range", t.seconds)));
     }
     Ok(json!(format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:09}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60,
+        "{}.{:09}Z",
+        azimuth_engine::filter::format_utc(t.seconds, 'T'),
         t.nanos
     )))
 }
@@ -1164,6 +1150,15 @@ mod tests {
         assert_eq!(t(951_782_400, 5), json!("2000-02-29T00:00:00.000000005Z"));
         assert_eq!(t(1_700_000_000, 0), json!("2023-11-14T22:13:20.000000000Z"));
         assert_eq!(t(-1, 0), json!("1969-12-31T23:59:59.000000000Z"));
+        assert_eq!(
+            t(253_402_300_799, 0),
+            json!("9999-12-31T23:59:59.000000000Z")
+        );
+        assert!(timestamp(&pb::Timestamp {
+            seconds: 253_402_300_800,
+            nanos: 0
+        })
+        .is_err());
         assert!(timestamp(&pb::Timestamp {
             seconds: 0,
             nanos: -1
