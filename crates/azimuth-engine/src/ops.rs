@@ -75,13 +75,19 @@ pub(crate) fn decode_id(d: &mut Decoder) -> Result<PointId> {
 }
 
 pub(crate) fn encode_payload(e: &mut Encoder, p: &Payload) {
+    let at = e.buf.len();
+    e.len(0);
     if p.is_empty() {
-        e.len(0);
-    } else {
-        // Serialising a map of JSON values cannot fail.
-        let bytes = serde_json::to_vec(p).unwrap_or_default();
-        e.bytes(&bytes);
+        return;
     }
+    // Serialised in place behind its length. A map of JSON values cannot fail to
+    // serialise; should it, the payload is written empty rather than half.
+    if serde_json::to_writer(&mut e.buf, p).is_err() {
+        e.buf.truncate(at + 4);
+        return;
+    }
+    let n = (e.buf.len() - at - 4) as u32;
+    e.buf[at..at + 4].copy_from_slice(&n.to_le_bytes());
 }
 
 pub(crate) fn decode_payload(d: &mut Decoder) -> Result<Payload> {
@@ -173,8 +179,36 @@ fn decode_strs(d: &mut Decoder) -> Result<Vec<String>> {
 }
 
 impl Op {
+    /// Bytes to reserve for [`Op::encode`]: exact for an upsert's vectors, a guess for the
+    /// rest (a batch of uploads is mostly vectors; growing a buffer of that size copies it).
+    fn size_hint(&self) -> usize {
+        match self {
+            Op::Upsert(points) => points
+                .iter()
+                .map(|p| {
+                    let vectors: usize = p
+                        .vectors
+                        .iter()
+                        .map(|(name, v)| {
+                            name.len()
+                                + 9
+                                + match v {
+                                    Vector::Dense(d) => d.len() * 4,
+                                    Vector::Sparse(s) => 4 + s.indices.len() * 8,
+                                }
+                        })
+                        .sum();
+                    // id, count, and a modest payload
+                    vectors + 32 + 64 * p.payload.len()
+                })
+                .sum::<usize>()
+                .saturating_add(8),
+            _ => 256,
+        }
+    }
+
     pub fn encode(&self) -> Vec<u8> {
-        let mut e = Encoder::with_capacity(256);
+        let mut e = Encoder::with_capacity(self.size_hint());
         match self {
             Op::Upsert(points) => {
                 e.u8(1);

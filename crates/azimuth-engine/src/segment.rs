@@ -97,6 +97,29 @@ pub(crate) struct Segment {
     /// how often each sent a search through the segment's graph and the graphs built for
     /// the busiest of them.
     filter_cache: Mutex<Vec<FilterEntry>>,
+    /// The vector bytes at which this (mutable) segment will be sealed; 0 when unknown.
+    /// Columns that have grown past [`GROW_STRAIGHT_FROM`] are grown straight to their share
+    /// of it (see [`grow_column`]).
+    pub seal_at_bytes: usize,
+}
+
+/// Column length (values) from which a mutable segment's column grows straight to its
+/// size at sealing instead of doubling.
+const GROW_STRAIGHT_FROM: usize = 1 << 18;
+
+/// Makes room for `extra` more values in a mutable segment's column. Past
+/// [`GROW_STRAIGHT_FROM`] values it reserves, once, the column's share of the sealing size
+/// (`target`) plus an eighth for the batch that crosses it: doubling a column of tens of
+/// MiB copies it and touches twice its size in fresh memory, which on a virtual machine
+/// costs more than the copy.
+fn grow_column(data: &mut Vec<f32>, extra: usize, target: usize) {
+    let need = data.len() + extra;
+    if need > data.capacity() && data.len() >= GROW_STRAIGHT_FROM {
+        let want = target + target / 8;
+        if want > need {
+            data.reserve_exact(want - data.len());
+        }
+    }
 }
 
 /// One remembered filter of a sealed segment.
@@ -198,6 +221,7 @@ impl Segment {
             value_graphs: BTreeMap::new(),
             value_keys_done: Default::default(),
             filter_cache: Mutex::new(Vec::new()),
+            seal_at_bytes: 0,
         };
         for (key, schema) in schema {
             seg.create_index(key, *schema);
@@ -245,9 +269,15 @@ impl Segment {
     ) -> u32 {
         let data = Arc::make_mut(&mut self.data);
         let row = data.rows() as u32;
+        let all_dims: usize = data.dense.values().map(|c| c.dim).sum::<usize>().max(1);
         for (name, col) in data.dense.iter_mut() {
             match vectors.get(name) {
                 Some(Vector::Dense(v)) => {
+                    grow_column(
+                        &mut col.data,
+                        v.len(),
+                        self.seal_at_bytes / 4 * col.dim / all_dims,
+                    );
                     col.data.extend_from_slice(v);
                     col.present.push(true);
                     self.bytes += v.len() * 4;

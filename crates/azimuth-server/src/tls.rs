@@ -49,7 +49,7 @@ impl axum::serve::Listener for TlsListener {
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         loop {
-            let (stream, addr) = match self.tcp.accept().await {
+            let (mut stream, addr) = match self.tcp.accept().await {
                 Ok(x) => x,
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
@@ -57,6 +57,7 @@ impl axum::serve::Listener for TlsListener {
                     continue;
                 }
             };
+            crate::no_delay(&mut stream);
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.acceptor.accept(stream)).await {
                 Ok(Ok(tls)) => return (tls, addr),
                 Ok(Err(e)) => tracing::debug!(%addr, error = %e, "TLS handshake failed"),

@@ -36,10 +36,9 @@ pub(crate) struct State {
 impl State {
     pub fn new(config: &CollectionConfig) -> State {
         let mut segments = BTreeMap::new();
-        segments.insert(
-            0,
-            Segment::new(0, SegmentData::empty(config), &BTreeMap::new()),
-        );
+        let mut first = Segment::new(0, SegmentData::empty(config), &BTreeMap::new());
+        first.seal_at_bytes = config.optimizer.flush_threshold_bytes;
+        segments.insert(0, first);
         State {
             segments,
             mutable_id: 0,
@@ -83,10 +82,9 @@ impl State {
     pub fn new_mutable(&mut self, config: &CollectionConfig) {
         let id = self.next_segment_id;
         self.next_segment_id += 1;
-        self.segments.insert(
-            id,
-            Segment::new(id, SegmentData::empty(config), &self.schema),
-        );
+        let mut seg = Segment::new(id, SegmentData::empty(config), &self.schema);
+        seg.seal_at_bytes = config.optimizer.flush_threshold_bytes;
+        self.segments.insert(id, seg);
         self.mutable_id = id;
     }
 

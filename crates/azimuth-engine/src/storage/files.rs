@@ -10,6 +10,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::codec::Encoder;
 use crate::error::{Error, Result};
 
 pub(crate) const FRAME_HEADER: usize = 24;
@@ -28,26 +29,6 @@ pub(crate) fn frame(magic: &[u8; 8], version: u32, body: &[u8]) -> Vec<u8> {
     let crc = crc32fast::hash(&out);
     out.extend_from_slice(&crc.to_le_bytes());
     out
-}
-
-/// An empty frame image to encode a body into (after [`FRAME_HEADER`] placeholder bytes);
-/// [`finish_frame`] completes it. Same bytes as [`frame`], without copying the body.
-pub(crate) fn start_frame(body_capacity: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(FRAME_HEADER + body_capacity + 4);
-    out.resize(FRAME_HEADER, 0);
-    out
-}
-
-/// Completes an image begun by [`start_frame`] whose body follows the header space.
-pub(crate) fn finish_frame(magic: &[u8; 8], version: u32, mut image: Vec<u8>) -> Vec<u8> {
-    let body_len = (image.len() - FRAME_HEADER) as u64;
-    image[..8].copy_from_slice(magic);
-    image[8..12].copy_from_slice(&version.to_le_bytes());
-    image[12..16].copy_from_slice(&0u32.to_le_bytes());
-    image[16..24].copy_from_slice(&body_len.to_le_bytes());
-    let crc = crc32fast::hash(&image);
-    image.extend_from_slice(&crc.to_le_bytes());
-    image
 }
 
 /// Checks a framed file image and returns its body. `supported` is the highest version this
@@ -110,16 +91,83 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     sync_dir(parent(path))
 }
 
-/// Writes a new file that must not exist yet, durably (used for immutable segment files).
-pub(crate) fn write_new_durable(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| Error::io(path, e))?;
-    f.write_all(bytes).map_err(|e| Error::io(path, e))?;
-    f.sync_all().map_err(|e| Error::io(path, e))?;
-    sync_dir(parent(path))
+/// A new framed file (one that must not exist yet: immutable segment files) written while
+/// its body is encoded: the body goes to the file in pieces of about [`SPILL_BYTES`], so a
+/// large file never sits in memory whole. The bytes are those [`frame`] would give; the
+/// header is filled in last, and the file is fsynced with its directory by
+/// [`FrameWriter::finish`]. Dropped unfinished, it leaves an orphan that is not in any
+/// manifest (removed before the next attempt).
+pub(crate) struct FrameWriter {
+    /// Encode the body here; call [`FrameWriter::spill`] now and then.
+    pub enc: Encoder,
+    file: File,
+    path: PathBuf,
+    body_crc: crc32fast::Hasher,
+    body_len: u64,
+}
+
+/// Body bytes buffered before they are written out.
+pub(crate) const SPILL_BYTES: usize = 1 << 20;
+
+impl FrameWriter {
+    pub fn create_new(path: &Path) -> Result<FrameWriter> {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        file.write_all(&[0u8; FRAME_HEADER])
+            .map_err(|e| Error::io(path, e))?;
+        Ok(FrameWriter {
+            enc: Encoder::with_capacity(SPILL_BYTES + (64 << 10)),
+            file,
+            path: path.to_path_buf(),
+            body_crc: crc32fast::Hasher::new(),
+            body_len: 0,
+        })
+    }
+
+    /// Writes the buffered body out once it has grown past [`SPILL_BYTES`].
+    pub fn spill(&mut self) -> Result<()> {
+        if self.enc.buf.len() >= SPILL_BYTES {
+            self.write_buffered()?;
+        }
+        Ok(())
+    }
+
+    fn write_buffered(&mut self) -> Result<()> {
+        self.body_crc.update(&self.enc.buf);
+        self.body_len += self.enc.buf.len() as u64;
+        self.file
+            .write_all(&self.enc.buf)
+            .map_err(|e| Error::io(&self.path, e))?;
+        self.enc.buf.clear();
+        Ok(())
+    }
+
+    /// Writes the rest of the body, the checksum and the header; fsyncs the file and its
+    /// directory.
+    pub fn finish(mut self, magic: &[u8; 8], version: u32) -> Result<()> {
+        use std::io::{Seek, SeekFrom};
+        self.write_buffered()?;
+        let mut head = [0u8; FRAME_HEADER];
+        head[..8].copy_from_slice(magic);
+        head[8..12].copy_from_slice(&version.to_le_bytes());
+        head[16..24].copy_from_slice(&self.body_len.to_le_bytes());
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&head);
+        crc.combine(&self.body_crc);
+        let path = self.path;
+        self.file
+            .write_all(&crc.finalize().to_le_bytes())
+            .map_err(|e| Error::io(&path, e))?;
+        self.file
+            .seek(SeekFrom::Start(0))
+            .and_then(|_| self.file.write_all(&head))
+            .map_err(|e| Error::io(&path, e))?;
+        self.file.sync_all().map_err(|e| Error::io(&path, e))?;
+        sync_dir(parent(&path))
+    }
 }
 
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
@@ -227,14 +275,25 @@ mod frame_tests {
     use super::*;
 
     #[test]
-    fn frames_built_in_place_equal_copied_ones() {
-        for body in [&b""[..], b"x", &[7u8; 1000]] {
-            let mut image = start_frame(body.len());
-            image.extend_from_slice(body);
-            assert_eq!(
-                finish_frame(b"AZTEST01", 3, image),
-                frame(b"AZTEST01", 3, body)
+    fn streamed_frames_equal_framed_images() {
+        let dir = tempfile::tempdir().unwrap();
+        let big: Vec<u8> = (0..(3 * SPILL_BYTES + 123))
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
+        for (i, body) in [&b""[..], b"x", &[7u8; 1000], &big].into_iter().enumerate() {
+            let path = dir.path().join(format!("f{i}"));
+            let mut w = FrameWriter::create_new(&path).unwrap();
+            for piece in body.chunks(4099) {
+                w.enc.buf.extend_from_slice(piece);
+                w.spill().unwrap();
+            }
+            w.finish(b"AZTEST01", 3).unwrap();
+            assert!(
+                fs::read(&path).unwrap() == frame(b"AZTEST01", 3, body),
+                "body {i}"
             );
+            // never over an existing file
+            assert!(FrameWriter::create_new(&path).is_err());
         }
     }
 }

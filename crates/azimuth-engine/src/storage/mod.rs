@@ -268,7 +268,7 @@ impl CollectionDir {
     pub fn write_segment(&self, id: u64, data: &SegmentData) -> Result<()> {
         let path = self.segment_path(id);
         files::remove_file_if_exists(&path)?; // an orphan of an interrupted checkpoint
-        files::write_new_durable(&path, &segment_file::encode(data))
+        segment_file::write(&path, data)
     }
 
     pub fn read_segment(&self, id: u64) -> Result<SegmentData> {

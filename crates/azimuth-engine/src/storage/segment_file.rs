@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::codec::{Decoder, Encoder};
-use super::files::{finish_frame, start_frame, unframe};
+use super::codec::Decoder;
+use super::files::{unframe, FrameWriter};
 use crate::error::Result;
 use crate::ops::{
     decode_id, decode_payload, decode_sparse, encode_id, encode_payload, encode_sparse_opt,
@@ -19,30 +19,46 @@ use crate::segment::{DenseColumn, SegmentData};
 const MAGIC: &[u8; 8] = b"AZSEGMT\0";
 const VERSION: u32 = 1;
 
-pub(crate) fn encode(data: &SegmentData) -> Vec<u8> {
+/// Writes `data` as the new segment file `path`, streaming its columns (see
+/// [`FrameWriter`]): the file never sits in memory whole.
+pub(crate) fn write(path: &Path, data: &SegmentData) -> Result<()> {
+    /// Values per piece of a column written out at once.
+    const CHUNK: usize = 1 << 16;
+    let mut w = FrameWriter::create_new(path)?;
     let rows = data.rows();
-    let vec_bytes: usize = data.dense.values().map(|c| c.data.len() * 4).sum();
-    let mut e = Encoder {
-        buf: start_frame(vec_bytes + rows * 32 + 64),
-    };
-    e.len(rows);
-    data.ids.iter().for_each(|id| encode_id(&mut e, id));
-    data.versions.iter().for_each(|v| e.u64(*v));
-    e.len(data.dense.len());
+    w.enc.len(rows);
+    for id in &data.ids {
+        encode_id(&mut w.enc, id);
+    }
+    w.spill()?;
+    for v in &data.versions {
+        w.enc.u64(*v);
+    }
+    w.spill()?;
+    w.enc.len(data.dense.len());
     for (name, col) in &data.dense {
-        e.str(name);
-        e.len(col.dim);
-        e.buf.extend(col.present.iter().map(|&p| p as u8));
-        e.f32s(&col.data);
+        w.enc.str(name);
+        w.enc.len(col.dim);
+        w.enc.buf.extend(col.present.iter().map(|&p| p as u8));
+        w.spill()?;
+        for piece in col.data.chunks(CHUNK) {
+            w.enc.f32s(piece);
+            w.spill()?;
+        }
     }
-    e.len(data.sparse.len());
+    w.enc.len(data.sparse.len());
     for (name, col) in &data.sparse {
-        e.str(name);
-        col.iter()
-            .for_each(|s| encode_sparse_opt(&mut e, s.as_ref()));
+        w.enc.str(name);
+        for s in col {
+            encode_sparse_opt(&mut w.enc, s.as_ref());
+            w.spill()?;
+        }
     }
-    data.payloads.iter().for_each(|p| encode_payload(&mut e, p));
-    finish_frame(MAGIC, VERSION, e.buf)
+    for p in &data.payloads {
+        encode_payload(&mut w.enc, p);
+        w.spill()?;
+    }
+    w.finish(MAGIC, VERSION)
 }
 
 pub(crate) fn decode(path: &Path, file: &[u8]) -> Result<SegmentData> {

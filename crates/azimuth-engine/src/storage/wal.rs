@@ -83,6 +83,28 @@ fn header(gen: u64) -> Vec<u8> {
     h
 }
 
+/// Writes `head` then `body` with as few system calls as the kernel allows (one, usually),
+/// without first copying them into one buffer.
+fn write_all_two(file: &File, head: &[u8], body: &[u8]) -> std::io::Result<()> {
+    let mut f = file;
+    let mut done = 0;
+    let total = head.len() + body.len();
+    while done < head.len() {
+        let n = f.write_vectored(&[
+            std::io::IoSlice::new(&head[done..]),
+            std::io::IoSlice::new(body),
+        ])?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        done += n;
+    }
+    if done < total {
+        f.write_all(&body[done - head.len()..])?;
+    }
+    Ok(())
+}
+
 fn record_crc(len: u32, lsn: u64, payload: &[u8]) -> u32 {
     let mut h = crc32fast::Hasher::new();
     h.update(&len.to_le_bytes());
@@ -289,13 +311,12 @@ impl Wal {
         }
         let lsn = w.last_lsn + 1;
         let len = payload.len() as u32;
-        let mut rec = Vec::with_capacity(REC_HEADER + payload.len());
-        rec.extend_from_slice(&REC_MAGIC.to_le_bytes());
-        rec.extend_from_slice(&len.to_le_bytes());
-        rec.extend_from_slice(&lsn.to_le_bytes());
-        rec.extend_from_slice(&record_crc(len, lsn, payload).to_le_bytes());
-        rec.extend_from_slice(payload);
-        if let Err(e) = (&*w.file).write_all(&rec) {
+        let mut head = [0u8; REC_HEADER];
+        head[0..4].copy_from_slice(&REC_MAGIC.to_le_bytes());
+        head[4..8].copy_from_slice(&len.to_le_bytes());
+        head[8..16].copy_from_slice(&lsn.to_le_bytes());
+        head[16..20].copy_from_slice(&record_crc(len, lsn, payload).to_le_bytes());
+        if let Err(e) = write_all_two(&w.file, &head, payload) {
             // Cut back to the last whole record so the log stays well-formed.
             let keep = w.len;
             let fixed = w.file.set_len(keep).is_ok() && {
@@ -307,7 +328,7 @@ impl Wal {
             }
             return Err(Error::io(&w.path, e));
         }
-        w.len += rec.len() as u64;
+        w.len += (REC_HEADER + payload.len()) as u64;
         w.last_lsn = lsn;
         Ok(lsn)
     }

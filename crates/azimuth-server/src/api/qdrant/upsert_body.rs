@@ -30,6 +30,55 @@ impl From<Vec<f32>> for VectorJson {
     }
 }
 
+thread_local! {
+    /// Length of the last vector this thread read: the capacity to start the next one with.
+    static LAST_LEN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// One component of a vector: a number (read without building a `Value`), or any other
+/// JSON, which makes the whole vector JSON.
+enum Elem {
+    Num(f64),
+    Other(Value),
+}
+
+impl<'de> Deserialize<'de> for Elem {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Elem;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a vector component")
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Elem, E> {
+                Ok(Elem::Num(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Elem, E> {
+                Ok(Elem::Num(v as f64))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Elem, E> {
+                Ok(Elem::Num(v as f64))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Elem, E> {
+                Ok(Elem::Other(Value::Bool(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Elem, E> {
+                Ok(Elem::Other(Value::from(v)))
+            }
+            fn visit_unit<E>(self) -> Result<Elem, E> {
+                Ok(Elem::Other(Value::Null))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Elem, A::Error> {
+                Value::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Elem::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Elem, A::Error> {
+                Value::deserialize(de::value::MapAccessDeserializer::new(map)).map(Elem::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 impl<'de> Deserialize<'de> for VectorJson {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -39,11 +88,14 @@ impl<'de> Deserialize<'de> for VectorJson {
                 f.write_str("a vector")
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<VectorJson, A::Error> {
-                let mut floats = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
-                while let Some(x) = seq.next_element::<Value>()? {
-                    match x.as_f64() {
-                        Some(f) => floats.push(f as f32),
-                        None => {
+                // JSON gives no length up front: start at the last vector's length (vectors
+                // of a body are mostly alike) rather than doubling up to it.
+                let hint = seq.size_hint().unwrap_or_else(|| LAST_LEN.get());
+                let mut floats = Vec::with_capacity(hint.min(1 << 16));
+                while let Some(x) = seq.next_element::<Elem>()? {
+                    match x {
+                        Elem::Num(f) => floats.push(f as f32),
+                        Elem::Other(x) => {
                             // not a list of numbers: keep all of it as JSON
                             let mut all: Vec<Value> = floats
                                 .into_iter()
@@ -57,6 +109,7 @@ impl<'de> Deserialize<'de> for VectorJson {
                         }
                     }
                 }
+                LAST_LEN.set(floats.len());
                 Ok(VectorJson::Floats(floats))
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<VectorJson, A::Error> {
