@@ -359,3 +359,56 @@ def test_random_messages_never_break_the_server(start_server):
     assert not bad, bad[:5]
     assert g.count("fuzz").count >= 0
     assert grpc_client(srv).get_collections() is not None
+
+
+def test_vector_names_added_and_deleted(start_server):
+    """create_vector_name / delete_vector_name over REST and gRPC: old points lack an added
+    vector, a deleted one is gone from every point, a re-created name starts empty, and all
+    of it survives a restart."""
+    srv = start_server()
+    rest = QdrantClient(url=srv.url, timeout=30)
+    g = grpc_client(srv)
+    name = unique_name("vecnames")
+    rest.create_collection(name, vectors_config={"a": m.VectorParams(size=4, distance=m.Distance.COSINE)})
+    rest.upsert(name, [m.PointStruct(id=i, vector={"a": [1, i, 0, 0]}, payload={"i": i}) for i in range(20)], wait=True)
+
+    r = rest.create_vector_name(name, "b", m.DenseVectorNameConfig(dense=m.DenseVectorConfig(size=3, distance=m.Distance.DOT)))
+    assert r.status == m.UpdateStatus.COMPLETED
+    g.create_vector_name(name, "s", m.SparseVectorNameConfig(sparse=m.SparseVectorConfig(modifier=m.Modifier.IDF)))
+    params = rest.get_collection(name).config.params
+    assert set(params.vectors) == {"a", "b"} and params.vectors["b"].size == 3
+    assert params.sparse_vectors["s"].modifier == m.Modifier.IDF
+    with pytest.raises(Exception):
+        rest.create_vector_name(name, "b", m.DenseVectorNameConfig(dense=m.DenseVectorConfig(size=3, distance=m.Distance.DOT)))
+    with pytest.raises(grpc.RpcError) as e:
+        g.create_vector_name(name, "a", m.DenseVectorNameConfig(dense=m.DenseVectorConfig(size=3, distance=m.Distance.DOT)))
+    assert rpc_code(e) == grpc.StatusCode.INVALID_ARGUMENT
+
+    old = rest.retrieve(name, [3], with_vectors=True)[0]
+    assert set(old.vector) == {"a"}, "points written before lack the new vectors"
+    rest.upsert(name, [m.PointStruct(id=100, vector={"a": [0, 0, 1, 0], "b": [1, 2, 3], "s": m.SparseVector(indices=[7], values=[1.0])})], wait=True)
+    assert [p.id for p in rest.query_points(name, query=[1, 1, 1], using="b", limit=5).points] == [100]
+    assert [p.id for p in g.query_points(name, query=m.SparseVector(indices=[7], values=[1.0]), using="s", limit=5).points] == [100]
+
+    srv.stop()
+    srv.restart()
+    rest = QdrantClient(url=srv.url, timeout=30)
+    g.close()
+    g = grpc_client(srv)
+    assert set(rest.retrieve(name, [100], with_vectors=True)[0].vector) == {"a", "b", "s"}
+    assert set(rest.retrieve(name, [3], with_vectors=True)[0].vector) == {"a"}
+
+    g.delete_vector_name(name, "b")
+    rest.delete_vector_name(name, "s")
+    with pytest.raises(Exception):
+        rest.delete_vector_name(name, "s")
+    assert set(rest.get_collection(name).config.params.vectors) == {"a"}
+    assert set(rest.retrieve(name, [100], with_vectors=True)[0].vector) == {"a"}
+    rest.create_vector_name(name, "b", m.DenseVectorNameConfig(dense=m.DenseVectorConfig(size=3, distance=m.Distance.DOT)))
+    assert rest.query_points(name, query=[1, 1, 1], using="b", limit=5).points == [], "old b values never come back"
+    srv.stop()
+    srv.restart()
+    rest = QdrantClient(url=srv.url, timeout=30)
+    assert rest.query_points(name, query=[1, 1, 1], using="b", limit=5).points == []
+    assert rest.count(name).count == 21
+    g.close()

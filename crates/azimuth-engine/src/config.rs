@@ -142,6 +142,12 @@ pub struct CollectionConfig {
     /// Free-form metadata echoed back to clients.
     #[serde(default)]
     pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// Vectors (dense or sparse) added after the collection was created, with the first
+    /// segment id that may hold them: a segment with a lower id predates the vector, and
+    /// its file's column of that name, if any, belongs to an earlier vector of the same name
+    /// (see [`crate::Collection::create_vector`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vector_since: BTreeMap<String, u64>,
 }
 
 impl CollectionConfig {
@@ -169,6 +175,7 @@ impl CollectionConfig {
             optimizer: OptimizerParams::default(),
             on_disk_payload: false,
             metadata: Default::default(),
+            vector_since: BTreeMap::new(),
         }
     }
 

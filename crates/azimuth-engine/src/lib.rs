@@ -26,8 +26,8 @@ mod types;
 
 pub use collection::{
     Collection, CollectionInfo, ContextPair, ExampleQuery, FacetHit, IndexerOptions, IndexingInfo,
-    Mmr, OrderBy, PayloadIndexInfo, QuantizationParams, QueryVector, ScrollRequest, ScrollResult,
-    SearchParams, SearchRequest, UpsertMode, UpsertOptions, WriteLimits,
+    Mmr, NewVector, OrderBy, PayloadIndexInfo, QuantizationParams, QueryVector, ScrollRequest,
+    ScrollResult, SearchParams, SearchRequest, UpsertMode, UpsertOptions, WriteLimits,
 };
 pub use config::{
     CollectionConfig, HnswParams, OptimizerParams, Quantization, SparseVectorParams, VectorParams,

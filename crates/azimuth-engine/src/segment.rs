@@ -25,6 +25,20 @@ impl DenseColumn {
     pub fn all_present(&self) -> bool {
         self.present.iter().all(|&p| p)
     }
+
+    /// Whether any row has a vector.
+    pub fn any_present(&self) -> bool {
+        self.present.iter().any(|&p| p)
+    }
+
+    /// A column of `rows` rows none of which has a vector.
+    fn absent(dim: usize, rows: usize) -> DenseColumn {
+        DenseColumn {
+            dim,
+            data: vec![0.0; rows * dim],
+            present: vec![false; rows],
+        }
+    }
 }
 
 impl DenseColumn {
@@ -71,6 +85,35 @@ impl SegmentData {
 
     pub fn rows(&self) -> usize {
         self.ids.len()
+    }
+
+    /// Gives segment `id`'s data exactly the columns of `config`, after vectors were added to
+    /// or deleted from the collection: a column of a deleted vector goes; a vector the
+    /// segment predates (`config.vector_since`) gets a column where no row has it, replacing
+    /// any column of an earlier vector of the same name. Returns whether anything changed.
+    pub fn fit_columns(&mut self, id: u64, config: &CollectionConfig) -> bool {
+        let rows = self.rows();
+        let predates = |name: &str| config.vector_since.get(name).is_some_and(|&s| id < s);
+        let before = (self.dense.len(), self.sparse.len());
+        self.dense
+            .retain(|n, _| config.vectors.contains_key(n) && !predates(n));
+        self.sparse
+            .retain(|n, _| config.sparse_vectors.contains_key(n) && !predates(n));
+        let mut changed = before != (self.dense.len(), self.sparse.len());
+        for (name, p) in &config.vectors {
+            if !self.dense.contains_key(name) && predates(name) {
+                self.dense
+                    .insert(name.clone(), DenseColumn::absent(p.size, rows));
+                changed = true;
+            }
+        }
+        for name in config.sparse_vectors.keys() {
+            if !self.sparse.contains_key(name) && predates(name) {
+                self.sparse.insert(name.clone(), vec![None; rows]);
+                changed = true;
+            }
+        }
+        changed
     }
 }
 
@@ -512,6 +555,18 @@ impl Segment {
     }
 
     /// Drops the value graphs built for payload key `key`.
+    /// Drops every graph built over vector `name` (the vector was deleted).
+    pub fn forget_vector(&mut self, name: &str) {
+        self.graphs.remove(name);
+        let prefix = format!("{name}\u{0}");
+        self.value_graphs.retain(|k, _| !k.starts_with(&prefix));
+        self.value_keys_done.retain(|(v, _)| v != name);
+        for e in self.filter_cache.get_mut().iter_mut() {
+            e.graphs.remove(name);
+            e.walks.remove(name);
+        }
+    }
+
     pub fn forget_value_graphs(&mut self, key: &JsonPath) {
         let infix = format!("\u{0}{key}\u{0}");
         self.value_graphs.retain(|k, _| !k.contains(&infix));

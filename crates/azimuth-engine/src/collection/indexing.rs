@@ -183,7 +183,15 @@ impl Collection {
             ..Default::default()
         };
         for seg in st.segments.values() {
-            info.indexed_vectors += seg.graphs.len() * seg.live;
+            let done = if seg.id == st.mutable_id {
+                0
+            } else {
+                indexed_names
+                    .iter()
+                    .filter(|n| !needs_graph(seg, n))
+                    .count()
+            };
+            info.indexed_vectors += done * seg.live;
             for g in seg.graphs.values() {
                 info.index_bytes +=
                     g.hnsw.memory_bytes() + g.codes.as_ref().map_or(0, |c| c.memory_bytes());
@@ -270,6 +278,20 @@ impl Collection {
         let Some(graph) = built else {
             return Ok(false);
         };
+        // Graph files are named by position: write only if the vector list is the one the
+        // position came from and the segment's data is the one the graph was built over
+        // (a vector change meanwhile refits it). Otherwise the indexer builds it again.
+        let files = self.graph_files.lock();
+        let same_list = self.config().vectors.keys().eq(config.vectors.keys());
+        let same_data = self
+            .state
+            .read()
+            .segments
+            .get(&segment)
+            .is_some_and(|s| Arc::ptr_eq(&s.data, &data));
+        if !(same_list && same_data) {
+            return Ok(false);
+        }
         if let Some(dir) = &self.dir {
             dir.write_graph(segment, vector_no, name, &graph)?;
         }
@@ -292,6 +314,7 @@ impl Collection {
                 }
             }
         }
+        drop(files);
         Ok(true)
     }
 }
@@ -427,6 +450,13 @@ impl Collection {
     }
 }
 
+/// Whether sealed segment `s` lacks a graph for vector `name` that it needs: one over the
+/// rows that have the vector (a vector no row has — say, added after the segment was
+/// written — needs none).
+fn needs_graph(s: &Segment, name: &str) -> bool {
+    !s.graphs.contains_key(name) && s.data.dense.get(name).is_some_and(|c| c.any_present())
+}
+
 /// What the indexer should do next, if anything.
 fn pending_work(st: &State, config: &CollectionConfig) -> Option<Work> {
     let thresholds: Vec<(&String, usize)> = config
@@ -435,7 +465,7 @@ fn pending_work(st: &State, config: &CollectionConfig) -> Option<Work> {
         .filter_map(|n| Some((n, ann::threshold_rows(config, n)?)))
         .collect();
     let min_threshold = thresholds.iter().map(|t| t.1).min()?;
-    let lacks = |s: &Segment| thresholds.iter().any(|(n, _)| !s.graphs.contains_key(*n));
+    let lacks = |s: &Segment| thresholds.iter().any(|(n, _)| needs_graph(s, n));
     let mut unindexed: Vec<&Segment> = st
         .segments
         .values()
@@ -450,6 +480,9 @@ fn pending_work(st: &State, config: &CollectionConfig) -> Option<Work> {
     if mutable > 0 {
         return Some(Work::Seal);
     }
+    // only segments without any graph are merged (one with some of its graphs built is
+    // finished instead; picking it would make a step that does nothing, again and again)
+    unindexed.retain(|s| s.graphs.is_empty());
     if unindexed.len() >= 2 {
         unindexed.sort_by_key(|s| s.live);
         let row_bytes: usize = config.vectors.values().map(|v| v.size * 4).sum();
@@ -475,7 +508,7 @@ fn pending_work(st: &State, config: &CollectionConfig) -> Option<Work> {
         .find_map(|s| {
             let (name, _) = thresholds
                 .iter()
-                .find(|(n, t)| s.live >= *t && !s.graphs.contains_key(*n))?;
+                .find(|(n, t)| s.live >= *t && needs_graph(s, n))?;
             Some(Work::Graph {
                 segment: s.id,
                 name: (*name).clone(),
@@ -554,8 +587,17 @@ pub(super) fn load_graphs(
         let Some((stored_name, graph)) = dir.read_graph(seg.id, n)? else {
             continue;
         };
-        let fits = stored_name == *name
-            && graph.hnsw.dim() == params.size
+        let predates = config
+            .vector_since
+            .get(name)
+            .is_some_and(|&since| seg.id < since);
+        if stored_name != *name || predates {
+            // left behind by a change of the vector list (see `vectors.rs`): the indexer
+            // builds what is missing
+            dir.remove_graph(seg.id, n)?;
+            continue;
+        }
+        let fits = graph.hnsw.dim() == params.size
             && graph.hnsw.metric() == ann::metric_for(params.distance)
             && graph.hnsw.len() == seg.rows();
         if !fits {

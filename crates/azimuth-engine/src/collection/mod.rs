@@ -7,6 +7,7 @@ mod indexing;
 mod read;
 mod search;
 mod state;
+mod vectors;
 mod write;
 
 use std::collections::BTreeMap;
@@ -29,6 +30,7 @@ pub use examples::{ContextPair, ExampleQuery, Mmr};
 pub use indexing::{IndexerOptions, IndexingInfo};
 pub use read::{FacetHit, OrderBy, ScrollRequest, ScrollResult};
 pub use search::{QueryVector, SearchParams, SearchRequest};
+pub use vectors::NewVector;
 pub use write::{UpsertMode, UpsertOptions};
 
 /// Limits applied to writes.
@@ -96,6 +98,9 @@ pub struct Collection {
     /// Held while a segment file is written outside the state lock (see
     /// `checkpoint::SegmentFiles`). Taken after the state lock, never before it.
     segment_files: Mutex<checkpoint::SegmentFiles>,
+    /// Held while graph files are written or removed by position and while the vector list
+    /// changes (see `vectors.rs`): positions are those of the config at that moment.
+    graph_files: Mutex<()>,
 }
 
 impl Collection {
@@ -117,6 +122,7 @@ impl Collection {
             index_pending_since: Mutex::new(None),
             building: Mutex::new(None),
             segment_files: Mutex::new(Default::default()),
+            graph_files: Mutex::new(()),
         }
     }
 
@@ -149,7 +155,8 @@ impl Collection {
         state.next_segment_id = manifest.next_segment_id.max(1);
         let mut keep = Vec::new();
         for ms in &manifest.segments {
-            let data = dir.read_segment(ms.id)?;
+            let mut data = dir.read_segment(ms.id)?;
+            data.fit_columns(ms.id, &config);
             checkpoint::check_segment(&dir, ms, &data, &config)?;
             let mut seg = Segment::new(ms.id, data, &BTreeMap::new());
             for &r in &ms.deleted {
@@ -182,6 +189,7 @@ impl Collection {
             index_pending_since: Mutex::new(None),
             building: Mutex::new(None),
             segment_files: Mutex::new(Default::default()),
+            graph_files: Mutex::new(()),
         })
     }
 
@@ -202,10 +210,12 @@ impl Collection {
     /// `ef_construct`) or quantization change loses its graphs, which the background indexer
     /// builds again; other changes (thresholds, metadata) apply from the next search or
     /// indexing step.
-    pub fn update_config(&self, new: CollectionConfig) -> Result<()> {
+    pub fn update_config(&self, mut new: CollectionConfig) -> Result<()> {
+        let _schema = self.graph_files.lock();
         self.check_alive()?;
         new.validate()?;
         let old = self.config();
+        new.vector_since = old.vector_since.clone();
         let same_shape = old.single_unnamed == new.single_unnamed
             && old.vectors.len() == new.vectors.len()
             && old

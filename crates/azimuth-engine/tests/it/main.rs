@@ -9,3 +9,4 @@ mod crud;
 mod exact_search;
 mod filter_prop;
 mod snapshots;
+mod vectors;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::{Path, Query, State};
 use azimuth_engine::{
-    AliasAction, CollectionConfig, CollectionInfo, Distance, FieldSchema, HnswParams,
+    AliasAction, CollectionConfig, CollectionInfo, Distance, FieldSchema, HnswParams, NewVector,
     OptimizerParams, Quantization, SparseVectorParams, VectorParams,
 };
 use serde_json::{json, Map, Value};
@@ -68,6 +68,17 @@ fn vector_params(v: &Value, what: &str) -> Result<VectorParams, ApiError> {
     }
     p.quantization = quantization(m.get("quantization_config"))?;
     Ok(p)
+}
+
+fn sparse_params(v: &Value, what: &str) -> Result<SparseVectorParams, ApiError> {
+    let o = object(v, what)?;
+    only_keys(o, &["index", "modifier", "datatype"], what)?;
+    Ok(SparseVectorParams {
+        idf: o
+            .get("modifier")
+            .and_then(Value::as_str)
+            .is_some_and(|m| m.eq_ignore_ascii_case("idf")),
+    })
 }
 
 /// Rejects present, non-null fields that are not of the expected kind.
@@ -212,11 +223,10 @@ fn create_config(body: &Value) -> Result<CollectionConfig, ApiError> {
     };
     if let Some(Value::Object(sv)) = m.get("sparse_vectors") {
         for (name, v) in sv {
-            let o = object(v, &format!("sparse_vectors.{name}"))?;
-            only_keys(o, &["index", "modifier"], &format!("sparse_vectors.{name}"))?;
-            let idf = o.get("modifier").and_then(Value::as_str) == Some("idf");
-            cfg.sparse_vectors
-                .insert(name.clone(), SparseVectorParams { idf });
+            cfg.sparse_vectors.insert(
+                name.clone(),
+                sparse_params(v, &format!("sparse_vectors.{name}"))?,
+            );
         }
     }
     if let Some(h) = m.get("hnsw_config").filter(|x| !x.is_null()) {
@@ -571,6 +581,52 @@ pub async fn collection_aliases(State(s): State<AppState>, Path(name): Path<Stri
     Ok(Reply(aliases_json(
         s.db.list_aliases().into_iter().filter(|(_, c)| *c == real),
     )))
+}
+
+/// `PUT /collections/{name}/vectors/{vector}`: adds a dense vector (`{"dense": {"size",
+/// "distance", ...}}`) or a sparse one (`{"sparse": {"modifier"?}}`) to a collection of named
+/// vectors; the same objects unwrapped are accepted too. Existing points do not have it.
+pub async fn create_vector(
+    State(s): State<AppState>,
+    Path((name, vector)): Path<(String, String)>,
+    q: Params,
+    Body(body): Body<Value>,
+) -> ApiResult {
+    wait_param(&q)?;
+    let m = object(&body, "request body")?;
+    let spec = match (m.get("dense"), m.get("sparse")) {
+        (Some(d), None) => NewVector::Dense(vector_params(d, "dense")?),
+        (None, Some(sp)) => NewVector::Sparse(sparse_params(sp, "sparse")?),
+        (None, None) if m.contains_key("size") || m.contains_key("distance") => {
+            NewVector::Dense(vector_params(&body, "request body")?)
+        }
+        (None, None) => NewVector::Sparse(sparse_params(&body, "request body")?),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "give either dense or sparse vector settings, not both",
+            ))
+        }
+    };
+    blocking(move || {
+        let c = s.db.collection(&name)?;
+        Ok(Reply(update_json(c.create_vector(&vector, spec)?)))
+    })
+    .await
+}
+
+/// `DELETE /collections/{name}/vectors/{vector}`: deletes a vector and every point's value
+/// of it.
+pub async fn delete_vector(
+    State(s): State<AppState>,
+    Path((name, vector)): Path<(String, String)>,
+    q: Params,
+) -> ApiResult {
+    wait_param(&q)?;
+    blocking(move || {
+        let c = s.db.collection(&name)?;
+        Ok(Reply(update_json(c.delete_vector(&vector)?)))
+    })
+    .await
 }
 
 pub async fn create_index(

@@ -54,6 +54,10 @@ pub fn router(state: AppState) -> Router {
             &format!("{c}/cluster"),
             get(collections::collection_cluster),
         )
+        .route(
+            &format!("{c}/vectors/{{vector}}"),
+            put(collections::create_vector).delete(collections::delete_vector),
+        )
         .route(&format!("{c}/index"), put(collections::create_index))
         .route(
             &format!("{c}/index/{{field}}"),

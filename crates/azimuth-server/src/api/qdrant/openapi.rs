@@ -79,6 +79,18 @@ pub(super) const ENDPOINTS: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "put",
+        "/collections/{collection_name}/vectors/{vector_name}",
+        "collections",
+        "Add a dense or sparse vector to a collection of named vectors",
+    ),
+    (
+        "delete",
+        "/collections/{collection_name}/vectors/{vector_name}",
+        "collections",
+        "Delete a vector and every point's value of it",
+    ),
+    (
+        "put",
         "/collections/{collection_name}/index",
         "indexes",
         "Create a payload index",
@@ -331,7 +343,10 @@ fn operation(method: &str, path: &str, tag: &str, summary: &str) -> Value {
             ]
             .iter()
             .any(|s| path.ends_with(s)));
-    if (writes && path.contains("/points")) || path.ends_with("/index") || path.contains("/index/")
+    if (writes && path.contains("/points"))
+        || path.ends_with("/index")
+        || path.contains("/index/")
+        || path.contains("/vectors/{vector_name}")
     {
         params.push(
             json!({"name": "wait", "in": "query", "required": false, "schema": {"type": "boolean"},

@@ -586,6 +586,24 @@ pub fn get_points(g: &pb::GetPoints) -> R<Json> {
     Ok(Json::Object(m))
 }
 
+/// `CreateVectorNameRequest` → the body of `PUT /collections/{c}/vectors/{v}`.
+pub fn create_vector_name(r: &pb::CreateVectorNameRequest) -> R<Json> {
+    match (&r.dense_config, &r.sparse_config) {
+        (Some(d), None) => {
+            if d.multivector_config.is_some() {
+                return Err(bad("multivectors are not supported yet"));
+            }
+            Ok(json!({"dense": {"size": d.size, "distance": distance(d.distance)?}}))
+        }
+        (None, Some(sp)) => Ok(match sp.modifier {
+            None | Some(0) => json!({"sparse": {}}),
+            Some(1) => json!({"sparse": {"modifier": "idf"}}),
+            Some(x) => return Err(bad(format!("unknown sparse modifier {x}"))),
+        }),
+        _ => Err(bad("give the new vector's dense_config or sparse_config")),
+    }
+}
+
 fn distance(d: i32) -> R<&'static str> {
     Ok(match d {
         1 => "Cosine",

@@ -551,6 +551,35 @@ async fn dispatch(
             let (v, time) = run(rest).await?;
             Ok(points_op(&v, time))
         }
+        "/qdrant.Points/CreateVectorName" => {
+            let r: pb::CreateVectorNameRequest = decode(body)?;
+            let b = convert::create_vector_name(&r)?;
+            let p = format!(
+                "{}/vectors/{}{}",
+                col(&r.collection_name)?,
+                seg(&r.vector_name),
+                wait(r.wait)
+            );
+            let (v, time) = run(Rest::with(Method::PUT, p, b)).await?;
+            Ok(points_op(&v, time))
+        }
+        "/qdrant.Points/DeleteVectorName" => {
+            let r: pb::DeleteVectorNameRequest = decode(body)?;
+            let p = format!(
+                "{}/vectors/{}{}",
+                col(&r.collection_name)?,
+                seg(&r.vector_name),
+                wait(r.wait)
+            );
+            let rest = Rest {
+                method: Method::DELETE,
+                path: p,
+                body: None,
+                typed: None,
+            };
+            let (v, time) = run(rest).await?;
+            Ok(points_op(&v, time))
+        }
         "/qdrant.Points/Get" => {
             let r: pb::GetPoints = decode(body)?;
             let b = convert::get_points(&r)?;
@@ -667,7 +696,7 @@ fn unimplemented_call(path: &str) -> Status {
         Status::unimplemented(format!(
             "{path} is not served over gRPC by Azimuth; the REST API on the main port serves it \
              (over gRPC: health check, collections list/get/exists/create/delete/aliases, points \
-             upsert/get/delete/payload/field index/scroll/count/search/query)"
+             upsert/get/delete/payload/field index/vector names/scroll/count/search/query)"
         ))
     } else {
         Status::unimplemented(format!("unknown method {path}"))

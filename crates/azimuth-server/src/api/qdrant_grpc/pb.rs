@@ -950,6 +950,50 @@ pub struct CreateFieldIndexCollection {
 }
 
 #[derive(Clone, PartialEq, Message)]
+pub struct DenseVectorCreationConfig {
+    #[prost(uint64, tag = "1")]
+    pub size: u64,
+    #[prost(int32, tag = "2")]
+    pub distance: i32,
+    #[prost(message, optional, tag = "3")]
+    pub multivector_config: Option<Unsupported>,
+    #[prost(int32, optional, tag = "4")]
+    pub datatype: Option<i32>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub struct SparseVectorCreationConfig {
+    #[prost(int32, optional, tag = "1")]
+    pub modifier: Option<i32>,
+    #[prost(int32, optional, tag = "2")]
+    pub datatype: Option<i32>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub struct CreateVectorNameRequest {
+    #[prost(string, tag = "1")]
+    pub collection_name: String,
+    #[prost(bool, optional, tag = "2")]
+    pub wait: Option<bool>,
+    #[prost(string, tag = "3")]
+    pub vector_name: String,
+    #[prost(message, optional, tag = "4")]
+    pub dense_config: Option<DenseVectorCreationConfig>,
+    #[prost(message, optional, tag = "5")]
+    pub sparse_config: Option<SparseVectorCreationConfig>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub struct DeleteVectorNameRequest {
+    #[prost(string, tag = "1")]
+    pub collection_name: String,
+    #[prost(bool, optional, tag = "2")]
+    pub wait: Option<bool>,
+    #[prost(string, tag = "3")]
+    pub vector_name: String,
+}
+
+#[derive(Clone, PartialEq, Message)]
 pub struct DeleteFieldIndexCollection {
     #[prost(string, tag = "1")]
     pub collection_name: String,
