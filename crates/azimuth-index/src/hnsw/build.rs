@@ -19,7 +19,7 @@ use super::graph::Graph;
 use super::search::{
     FloatQuery, QueryDistance, Scored, Scratch, ScratchPool, Space, View, LOOKAHEAD,
 };
-use crate::distance;
+use crate::distance::{self, Metric};
 use crate::quant::Int8Codes;
 
 /// Rows a worker claims at a time in a parallel build.
@@ -193,7 +193,8 @@ impl Builder<'_> {
 }
 
 /// The HNSW neighbour heuristic: walks `candidates` (closest first) and keeps one unless it
-/// is closer to an already kept neighbour than to the base node, up to `limit`. Fewer
+/// is closer to an already kept neighbour than to the base node (relaxed by [`RELAX`]), up
+/// to `limit`. Fewer
 /// candidates than `limit` are all kept.
 fn select_diverse(space: Space<'_>, candidates: &[Scored], limit: usize, out: &mut Vec<Scored>) {
     out.clear();
@@ -209,11 +210,44 @@ fn select_diverse(space: Space<'_>, candidates: &[Scored], limit: usize, out: &m
             distance::prefetch(space.vector(ahead.id));
         }
         let vector = space.vector(candidate.id);
-        let diverse = out
-            .iter()
-            .all(|kept| space.distance(vector, space.vector(kept.id)) >= candidate.dist);
+        let diverse = out.iter().all(|kept| {
+            relaxed_at_least(
+                space.metric(),
+                space.distance(vector, space.vector(kept.id)),
+                candidate.dist,
+            )
+        });
         if diverse {
             out.push(candidate);
+        }
+    }
+}
+
+/// How far the neighbour heuristic's test is relaxed (Vamana's α, here applied to squared
+/// distances: α² = 1.15, α ≈ 1.07): a candidate is kept unless an already kept neighbour is
+/// closer to it than the base node by more than that factor. 1 is HNSW's plain heuristic; a
+/// little above 1 keeps some of the nearer edges it would prune, and walks reach a given
+/// recall with a smaller `ef`. On debian-minilm (cosine, M 16, efC 200) 1.15 gave recall@10
+/// 0.953–0.956 at ef 32 against 0.939–0.941, float and int8 alike, QPS at recall ≥ 0.95 up
+/// by a fifth; 1.3 did worse than 1.
+const RELAX_SQUARED: f32 = 1.15;
+/// The same for plain (not squared) distances: √1.15.
+const RELAX: f32 = 1.0724;
+
+/// Whether `kept_to_candidate` ≥ `base_to_candidate` / α in the metric's own terms. For dot
+/// products (distance = −dot) the rows of cosine spaces are unit vectors, where 1 + distance
+/// = ‖a − b‖² / 2; rows that are not (a plain dot product space) get the unrelaxed test.
+fn relaxed_at_least(metric: Metric, kept_to_candidate: f32, base_to_candidate: f32) -> bool {
+    match metric {
+        Metric::L1 => RELAX * kept_to_candidate >= base_to_candidate,
+        Metric::L2Squared => RELAX_SQUARED * kept_to_candidate >= base_to_candidate,
+        Metric::Dot => {
+            let (kept, base) = (1.0 + kept_to_candidate, 1.0 + base_to_candidate);
+            if kept >= 0.0 && base >= 0.0 {
+                RELAX_SQUARED * kept >= base
+            } else {
+                kept_to_candidate >= base_to_candidate
+            }
         }
     }
 }

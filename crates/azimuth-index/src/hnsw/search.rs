@@ -64,6 +64,10 @@ impl<'a> Space<'a> {
         }
     }
 
+    pub(super) fn metric(&self) -> Metric {
+        self.metric
+    }
+
     /// Row `row` of the matrix; empty if it lies outside (callers check the row count first).
     #[inline]
     pub(super) fn vector(&self, row: u32) -> &'a [f32] {
