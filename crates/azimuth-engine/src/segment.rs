@@ -147,21 +147,26 @@ pub(crate) struct Segment {
 }
 
 /// Column length (values) from which a mutable segment's column grows straight to its
-/// size at sealing instead of doubling.
+/// size at sealing instead of doubling...
 const GROW_STRAIGHT_FROM: usize = 1 << 18;
+/// ...unless that size is beyond this many values (1 GiB of `f32`): a flush threshold set
+/// that high (or "never") is not a size to reserve up front.
+const GROW_STRAIGHT_MAX: usize = 1 << 28;
 
 /// Makes room for `extra` more values in a mutable segment's column. Past
 /// [`GROW_STRAIGHT_FROM`] values it reserves, once, the column's share of the sealing size
 /// (`target`) plus an eighth for the batch that crosses it: doubling a column of tens of
 /// MiB copies it and touches twice its size in fresh memory, which on a virtual machine
-/// costs more than the copy.
+/// costs more than the copy. Otherwise the vector grows as usual.
 fn grow_column(data: &mut Vec<f32>, extra: usize, target: usize) {
-    let need = data.len() + extra;
-    if need > data.capacity() && data.len() >= GROW_STRAIGHT_FROM {
-        let want = target + target / 8;
-        if want > need {
-            data.reserve_exact(want - data.len());
-        }
+    let need = data.len().saturating_add(extra);
+    let want = target.saturating_add(target / 8);
+    if need > data.capacity()
+        && data.len() >= GROW_STRAIGHT_FROM
+        && want > need
+        && want <= GROW_STRAIGHT_MAX
+    {
+        data.reserve_exact(want - data.len());
     }
 }
 
@@ -319,7 +324,7 @@ impl Segment {
                     grow_column(
                         &mut col.data,
                         v.len(),
-                        self.seal_at_bytes / 4 * col.dim / all_dims,
+                        (self.seal_at_bytes / 4).saturating_mul(col.dim) / all_dims,
                     );
                     col.data.extend_from_slice(v);
                     col.present.push(true);
@@ -600,5 +605,33 @@ fn payload_size_hint(p: &Payload) -> usize {
         0
     } else {
         p.len() * 32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_grow_straight_to_their_sealing_size_within_bounds() {
+        let mut col = vec![0.0f32; GROW_STRAIGHT_FROM];
+        col.shrink_to_fit();
+        grow_column(&mut col, 384, 1 << 22);
+        assert_eq!(
+            col.capacity(),
+            (1 << 22) + (1 << 19),
+            "target plus an eighth"
+        );
+        for target in [usize::MAX, GROW_STRAIGHT_MAX, 0] {
+            let mut col = vec![0.0f32; GROW_STRAIGHT_FROM];
+            col.shrink_to_fit();
+            grow_column(&mut col, 384, target);
+            assert_eq!(
+                col.capacity(),
+                GROW_STRAIGHT_FROM,
+                "left to the usual growth"
+            );
+            col.extend_from_slice(&[1.0; 384]);
+        }
     }
 }
