@@ -96,8 +96,14 @@ struct Rest {
 
 impl Rest {
     fn get(path: String) -> Self {
+        Self::bodiless(Method::GET, path)
+    }
+    fn delete(path: String) -> Self {
+        Self::bodiless(Method::DELETE, path)
+    }
+    fn bodiless(method: Method, path: String) -> Self {
         Rest {
-            method: Method::GET,
+            method,
             path,
             body: None,
             typed: None,
@@ -390,13 +396,7 @@ async fn dispatch(
         }
         "/qdrant.Collections/Delete" => {
             let r: pb::DeleteCollection = decode(body)?;
-            let rest = Rest {
-                method: Method::DELETE,
-                path: col(&r.collection_name)?,
-                body: None,
-                typed: None,
-            };
-            let (v, time) = run(rest).await?;
+            let (v, time) = run(Rest::delete(col(&r.collection_name)?)).await?;
             Ok(frame(&pb::CollectionOperationResponse {
                 result: v.as_bool().unwrap_or(true),
                 time,
@@ -542,13 +542,7 @@ async fn dispatch(
                 seg(&r.field_name),
                 wait(r.wait)
             );
-            let rest = Rest {
-                method: Method::DELETE,
-                path: p,
-                body: None,
-                typed: None,
-            };
-            let (v, time) = run(rest).await?;
+            let (v, time) = run(Rest::delete(p)).await?;
             Ok(points_op(&v, time))
         }
         "/qdrant.Points/CreateVectorName" => {
@@ -571,13 +565,7 @@ async fn dispatch(
                 seg(&r.vector_name),
                 wait(r.wait)
             );
-            let rest = Rest {
-                method: Method::DELETE,
-                path: p,
-                body: None,
-                typed: None,
-            };
-            let (v, time) = run(rest).await?;
+            let (v, time) = run(Rest::delete(p)).await?;
             Ok(points_op(&v, time))
         }
         "/qdrant.Points/Get" => {
