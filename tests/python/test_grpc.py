@@ -12,6 +12,7 @@ import grpc
 import numpy as np
 import pytest
 from qdrant_client import AsyncQdrantClient, QdrantClient, models as m
+from qdrant_client.http.exceptions import UnexpectedResponse
 
 from conftest import unique_name
 
@@ -378,8 +379,9 @@ def test_vector_names_added_and_deleted(start_server):
     params = rest.get_collection(name).config.params
     assert set(params.vectors) == {"a", "b"} and params.vectors["b"].size == 3
     assert params.sparse_vectors["s"].modifier == m.Modifier.IDF
-    with pytest.raises(Exception):
+    with pytest.raises(UnexpectedResponse) as e:
         rest.create_vector_name(name, "b", m.DenseVectorNameConfig(dense=m.DenseVectorConfig(size=3, distance=m.Distance.DOT)))
+    assert e.value.status_code == 400
     with pytest.raises(grpc.RpcError) as e:
         g.create_vector_name(name, "a", m.DenseVectorNameConfig(dense=m.DenseVectorConfig(size=3, distance=m.Distance.DOT)))
     assert rpc_code(e) == grpc.StatusCode.INVALID_ARGUMENT
@@ -400,8 +402,9 @@ def test_vector_names_added_and_deleted(start_server):
 
     g.delete_vector_name(name, "b")
     rest.delete_vector_name(name, "s")
-    with pytest.raises(Exception):
+    with pytest.raises(UnexpectedResponse) as e:
         rest.delete_vector_name(name, "s")
+    assert e.value.status_code == 404
     assert set(rest.get_collection(name).config.params.vectors) == {"a"}
     assert set(rest.retrieve(name, [100], with_vectors=True)[0].vector) == {"a"}
     rest.create_vector_name(name, "b", m.DenseVectorNameConfig(dense=m.DenseVectorConfig(size=3, distance=m.Distance.DOT)))

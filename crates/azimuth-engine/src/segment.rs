@@ -90,30 +90,25 @@ impl SegmentData {
     /// Gives segment `id`'s data exactly the columns of `config`, after vectors were added to
     /// or deleted from the collection: a column of a deleted vector goes; a vector the
     /// segment predates (`config.vector_since`) gets a column where no row has it, replacing
-    /// any column of an earlier vector of the same name. Returns whether anything changed.
-    pub fn fit_columns(&mut self, id: u64, config: &CollectionConfig) -> bool {
+    /// any column of an earlier vector of the same name.
+    pub fn fit_columns(&mut self, id: u64, config: &CollectionConfig) {
         let rows = self.rows();
         let predates = |name: &str| config.vector_since.get(name).is_some_and(|&s| id < s);
-        let before = (self.dense.len(), self.sparse.len());
         self.dense
             .retain(|n, _| config.vectors.contains_key(n) && !predates(n));
         self.sparse
             .retain(|n, _| config.sparse_vectors.contains_key(n) && !predates(n));
-        let mut changed = before != (self.dense.len(), self.sparse.len());
         for (name, p) in &config.vectors {
-            if !self.dense.contains_key(name) && predates(name) {
+            if predates(name) {
                 self.dense
                     .insert(name.clone(), DenseColumn::absent(p.size, rows));
-                changed = true;
             }
         }
         for name in config.sparse_vectors.keys() {
-            if !self.sparse.contains_key(name) && predates(name) {
+            if predates(name) {
                 self.sparse.insert(name.clone(), vec![None; rows]);
-                changed = true;
             }
         }
-        changed
     }
 }
 
@@ -559,7 +554,6 @@ impl Segment {
         })
     }
 
-    /// Drops the value graphs built for payload key `key`.
     /// Drops every graph built over vector `name` (the vector was deleted).
     pub fn forget_vector(&mut self, name: &str) {
         self.graphs.remove(name);
@@ -572,6 +566,7 @@ impl Segment {
         }
     }
 
+    /// Drops the value graphs built for payload key `key`.
     pub fn forget_value_graphs(&mut self, key: &JsonPath) {
         let infix = format!("\u{0}{key}\u{0}");
         self.value_graphs.retain(|k, _| !k.contains(&infix));

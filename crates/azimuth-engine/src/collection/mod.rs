@@ -245,12 +245,7 @@ impl Collection {
             .map(|(i, n)| (i, n.clone()))
             .collect();
         let mut st = self.state.write();
-        if let Some(dir) = &self.dir {
-            dir.write_config(&crate::storage::StoredConfig {
-                name: self.name.clone(),
-                config: new.clone(),
-            })?;
-        }
+        self.persist_config(&new)?;
         if !rebuild.is_empty() {
             self.cancel_indexing();
             for seg in st.segments.values_mut() {
@@ -266,6 +261,17 @@ impl Collection {
         *self.config.write() = Arc::new(new);
         drop(st);
         Ok(())
+    }
+
+    /// Replaces the CONFIG file (atomically) with `config`; nothing for in-memory collections.
+    fn persist_config(&self, config: &CollectionConfig) -> Result<()> {
+        match &self.dir {
+            Some(dir) => dir.write_config(&crate::storage::StoredConfig {
+                name: self.name.clone(),
+                config: config.clone(),
+            }),
+            None => Ok(()),
+        }
     }
 
     pub(crate) fn dir(&self) -> Option<&CollectionDir> {

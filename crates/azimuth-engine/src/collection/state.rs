@@ -35,14 +35,10 @@ pub(crate) struct State {
 
 impl State {
     pub fn new(config: &CollectionConfig) -> State {
-        let mut segments = BTreeMap::new();
-        let mut first = Segment::new(0, SegmentData::empty(config), &BTreeMap::new());
-        first.seal_at_bytes = config.optimizer.flush_threshold_bytes;
-        segments.insert(0, first);
-        State {
-            segments,
+        let mut st = State {
+            segments: BTreeMap::new(),
             mutable_id: 0,
-            next_segment_id: 1,
+            next_segment_id: 0,
             id_map: BTreeMap::new(),
             schema: BTreeMap::new(),
             index_specs: BTreeMap::new(),
@@ -50,7 +46,9 @@ impl State {
             last_lsn_at_manifest: 0,
             manifest_generation: 0,
             unwritten: Default::default(),
-        }
+        };
+        st.new_mutable(config); // segment 0
+        st
     }
 
     pub fn mutable(&self) -> &Segment {

@@ -105,6 +105,7 @@ impl Collection {
         if let Some(name) = added {
             new.vector_since.insert(name.to_string(), since);
         }
+        // graph files are named by a dense vector's position, which this may shift
         let moved = |from: &CollectionConfig, to: &CollectionConfig| -> Vec<(usize, String)> {
             from.vectors
                 .keys()
@@ -113,17 +114,15 @@ impl Collection {
                 .map(|(no, name)| (no, name.clone()))
                 .collect()
         };
+        let (moved_from, moved_to) = (moved(old, &new), moved(&new, old));
         if let Some(dir) = &self.dir {
             for seg in st.segments.values() {
-                for (no, _) in moved(old, &new) {
-                    dir.remove_graph(seg.id, no)?;
+                for (no, _) in &moved_from {
+                    dir.remove_graph(seg.id, *no)?;
                 }
             }
-            dir.write_config(&crate::storage::StoredConfig {
-                name: self.name.clone(),
-                config: new.clone(),
-            })?;
         }
+        self.persist_config(&new)?;
         let mutable = st.mutable_id;
         st.segments.remove(&mutable);
         st.new_mutable(&new);
@@ -143,14 +142,14 @@ impl Collection {
                 seg.forget_vector(name);
             }
         }
-        *self.config.write() = Arc::new(new.clone());
+        *self.config.write() = Arc::new(new);
         // graphs whose position moved are written again under their new position; a failure
         // only means a rebuild after the next open
         if let Some(dir) = &self.dir {
             for seg in st.segments.values() {
-                for (no, name) in moved(&new, old) {
-                    if let Some(g) = seg.graphs.get(&name) {
-                        let _ = dir.write_graph(seg.id, no, &name, g);
+                for (no, name) in &moved_to {
+                    if let Some(g) = seg.graphs.get(name) {
+                        let _ = dir.write_graph(seg.id, *no, name, g);
                     }
                 }
             }

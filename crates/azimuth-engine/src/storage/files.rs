@@ -18,13 +18,20 @@ pub(crate) const FRAME_HEADER: usize = 24;
 /// Extra attempts, 10 ms apart, to take a database lock that looks held.
 const LOCK_RETRIES: u32 = 20;
 
+/// The header of a framed file whose body is `body_len` bytes.
+fn frame_header(magic: &[u8; 8], version: u32, body_len: u64) -> [u8; FRAME_HEADER] {
+    let mut head = [0u8; FRAME_HEADER];
+    head[..8].copy_from_slice(magic);
+    head[8..12].copy_from_slice(&version.to_le_bytes());
+    // bytes 12..16: flags, 0
+    head[16..24].copy_from_slice(&body_len.to_le_bytes());
+    head
+}
+
 /// Encodes `body` as a framed file image.
 pub(crate) fn frame(magic: &[u8; 8], version: u32, body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(FRAME_HEADER + body.len() + 4);
-    out.extend_from_slice(magic);
-    out.extend_from_slice(&version.to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
-    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    out.extend_from_slice(&frame_header(magic, version, body.len() as u64));
     out.extend_from_slice(body);
     let crc = crc32fast::hash(&out);
     out.extend_from_slice(&crc.to_le_bytes());
@@ -150,10 +157,7 @@ impl FrameWriter {
     pub fn finish(mut self, magic: &[u8; 8], version: u32) -> Result<()> {
         use std::io::{Seek, SeekFrom};
         self.write_buffered()?;
-        let mut head = [0u8; FRAME_HEADER];
-        head[..8].copy_from_slice(magic);
-        head[8..12].copy_from_slice(&version.to_le_bytes());
-        head[16..24].copy_from_slice(&self.body_len.to_le_bytes());
+        let head = frame_header(magic, version, self.body_len);
         let mut crc = crc32fast::Hasher::new();
         crc.update(&head);
         crc.combine(&self.body_crc);

@@ -586,6 +586,15 @@ pub fn get_points(g: &pb::GetPoints) -> R<Json> {
     Ok(Json::Object(m))
 }
 
+/// The REST sparse vector settings for a gRPC `Modifier` (0 none, 1 idf).
+fn sparse_params(modifier: Option<i32>) -> R<Json> {
+    match modifier {
+        None | Some(0) => Ok(json!({})),
+        Some(1) => Ok(json!({"modifier": "idf"})),
+        Some(x) => Err(bad(format!("unknown sparse modifier {x}"))),
+    }
+}
+
 /// `CreateVectorNameRequest` → the body of `PUT /collections/{c}/vectors/{v}`.
 pub fn create_vector_name(r: &pb::CreateVectorNameRequest) -> R<Json> {
     match (&r.dense_config, &r.sparse_config) {
@@ -595,11 +604,7 @@ pub fn create_vector_name(r: &pb::CreateVectorNameRequest) -> R<Json> {
             }
             Ok(json!({"dense": {"size": d.size, "distance": distance(d.distance)?}}))
         }
-        (None, Some(sp)) => Ok(match sp.modifier {
-            None | Some(0) => json!({"sparse": {}}),
-            Some(1) => json!({"sparse": {"modifier": "idf"}}),
-            Some(x) => return Err(bad(format!("unknown sparse modifier {x}"))),
-        }),
+        (None, Some(sp)) => Ok(json!({"sparse": sparse_params(sp.modifier)?})),
         _ => Err(bad("give the new vector's dense_config or sparse_config")),
     }
 }
@@ -751,15 +756,7 @@ pub fn create_collection(c: &pb::CreateCollection) -> R<Json> {
     if let Some(s) = &c.sparse_vectors_config {
         let mut x = Map::new();
         for (k, p) in &s.map {
-            let mut o = Map::new();
-            match p.modifier {
-                None | Some(0) => {}
-                Some(1) => {
-                    o.insert("modifier".into(), json!("idf"));
-                }
-                Some(x) => return Err(bad(format!("unknown sparse modifier {x}"))),
-            }
-            x.insert(k.clone(), Json::Object(o));
+            x.insert(k.clone(), sparse_params(p.modifier)?);
         }
         m.insert("sparse_vectors".into(), Json::Object(x));
     }
