@@ -52,6 +52,8 @@ struct Buffers {
     ids: Vec<u32>,
     pruning: Vec<Scored>,
     kept: Vec<Scored>,
+    /// Candidates the strict pass of [`select_diverse`] passed over.
+    skipped: Vec<Scored>,
 }
 
 /// Everything linking needs; shared by all workers of a build.
@@ -131,7 +133,13 @@ impl Builder<'_> {
             }
         }
         buf.found.sort_unstable();
-        select_diverse(self.space, &buf.found, self.graph.m(), &mut buf.selected);
+        select_diverse(
+            self.space,
+            &buf.found,
+            self.graph.m(),
+            &mut buf.selected,
+            &mut buf.skipped,
+        );
         self.set_own_list(node, lev, buf);
         for i in 0..buf.selected.len() {
             let neighbor = buf.selected[i];
@@ -158,7 +166,13 @@ impl Builder<'_> {
             pruning.sort_unstable();
         }
         let capacity = self.graph.capacity(lev);
-        select_diverse(self.space, &buf.pruning, capacity, &mut buf.kept);
+        select_diverse(
+            self.space,
+            &buf.pruning,
+            capacity,
+            &mut buf.kept,
+            &mut buf.skipped,
+        );
         buf.ids.clear();
         buf.ids.extend(buf.kept.iter().map(|s| s.id));
         self.graph.set_neighbors(node, lev, &buf.ids);
@@ -185,41 +199,72 @@ impl Builder<'_> {
             pruning.push(Scored { dist, id });
         });
         buf.pruning.sort_unstable();
-        select_diverse(self.space, &buf.pruning, capacity, &mut buf.kept);
+        select_diverse(
+            self.space,
+            &buf.pruning,
+            capacity,
+            &mut buf.kept,
+            &mut buf.skipped,
+        );
         buf.ids.clear();
         buf.ids.extend(buf.kept.iter().map(|s| s.id));
         self.graph.set_neighbors(target, lev, &buf.ids);
     }
 }
 
-/// The HNSW neighbour heuristic: walks `candidates` (closest first) and keeps one unless it
-/// is closer to an already kept neighbour than to the base node (relaxed by [`RELAX`]), up
-/// to `limit`. Fewer candidates than `limit` are all kept.
-fn select_diverse(space: Space<'_>, candidates: &[Scored], limit: usize, out: &mut Vec<Scored>) {
+/// The HNSW neighbour heuristic, in two passes (as Vamana's α schedule): first HNSW's own
+/// test — walking `candidates` closest first, keep one unless it is closer to an already kept
+/// neighbour than to the base node — then, while there is room, the same walk over the
+/// candidates passed over with the test relaxed by [`RELAX`]. Fewer candidates than `limit`
+/// are all kept. The relaxed pass only fills slots the strict one left empty, so it never
+/// displaces the long links that connect separate clusters (relaxing a single pass did:
+/// recall@10 on 256 Gaussian clusters fell from 0.98 to 0.87 at ef 32).
+fn select_diverse(
+    space: Space<'_>,
+    candidates: &[Scored],
+    limit: usize,
+    out: &mut Vec<Scored>,
+    skipped: &mut Vec<Scored>,
+) {
     out.clear();
+    skipped.clear();
     if candidates.len() <= limit {
         out.extend_from_slice(candidates);
         return;
     }
-    for (i, &candidate) in candidates.iter().enumerate() {
+    let diverse = |candidate: &Scored, kept: &[Scored], relaxed: bool| {
+        let vector = space.vector(candidate.id);
+        kept.iter().all(|k| {
+            let to_kept = space.distance(vector, space.vector(k.id));
+            if relaxed {
+                relaxed_at_least(space.metric(), to_kept, candidate.dist)
+            } else {
+                to_kept >= candidate.dist
+            }
+        })
+    };
+    for (i, candidate) in candidates.iter().enumerate() {
         if out.len() >= limit {
             break;
         }
         if let Some(ahead) = candidates.get(i + LOOKAHEAD) {
             distance::prefetch(space.vector(ahead.id));
         }
-        let vector = space.vector(candidate.id);
-        let diverse = out.iter().all(|kept| {
-            relaxed_at_least(
-                space.metric(),
-                space.distance(vector, space.vector(kept.id)),
-                candidate.dist,
-            )
-        });
-        if diverse {
-            out.push(candidate);
+        if diverse(candidate, out, false) {
+            out.push(*candidate);
+        } else {
+            skipped.push(*candidate);
         }
     }
+    for candidate in skipped.iter() {
+        if out.len() >= limit {
+            break;
+        }
+        if diverse(candidate, out, true) {
+            out.push(*candidate);
+        }
+    }
+    out.sort_unstable();
 }
 
 /// How far the neighbour heuristic's test is relaxed (Vamana's α, here applied to squared
