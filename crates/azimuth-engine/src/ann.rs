@@ -240,6 +240,18 @@ impl ValueGraph {
             .collect()
     }
 
+    /// A graph read back from a file: `rows` (ascending segment rows) and the graph over
+    /// them, node `i` being `rows[i]`. `None` when they do not fit each other.
+    pub fn from_parts(rows: Vec<u32>, hnsw: Hnsw) -> Option<ValueGraph> {
+        let ascending = rows.windows(2).all(|w| w[0] < w[1]);
+        (ascending && hnsw.len() == rows.len() && (0..rows.len() as u32).all(|i| hnsw.contains(i)))
+            .then_some(ValueGraph { rows, hnsw })
+    }
+
+    pub fn hnsw(&self) -> &Hnsw {
+        &self.hnsw
+    }
+
     pub fn len(&self) -> usize {
         self.rows.len()
     }
@@ -249,13 +261,18 @@ impl ValueGraph {
     }
 }
 
+/// The start shared by the keys of `vector`'s value graphs for payload key `key`.
+pub(crate) fn value_graph_prefix(vector: &str, key: &crate::filter::JsonPath) -> String {
+    format!("{vector}\u{0}{key}\u{0}")
+}
+
 /// The key under which a segment keeps the value graph of `vector` for `key == value`.
 pub(crate) fn value_graph_key(
     vector: &str,
     key: &crate::filter::JsonPath,
     value: &crate::filter::ScalarValue,
 ) -> String {
-    format!("{vector}\u{0}{key}\u{0}{value:?}")
+    format!("{}{value:?}", value_graph_prefix(vector, key))
 }
 
 /// The kernel metric of a distance (vectors of Cosine spaces are stored normalised).

@@ -126,7 +126,8 @@ pub(crate) struct Segment {
     /// ANN graphs by vector name (sealed segments only; built in the background).
     pub graphs: BTreeMap<String, Arc<VectorGraph>>,
     /// Graphs of the rows holding one value of an indexed keyword/integer key, by
-    /// [`crate::ann::value_graph_key`]; rebuilt by the indexer after a reopen.
+    /// [`crate::ann::value_graph_key`]; written to the segment's value-graph files and
+    /// loaded from them on reopen.
     pub value_graphs: BTreeMap<String, Arc<ValueGraph>>,
     /// (vector, key) pairs whose value graphs were built (or judged not worth it).
     pub value_keys_done: std::collections::BTreeSet<(String, JsonPath)>,

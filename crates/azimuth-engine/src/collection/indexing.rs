@@ -13,6 +13,7 @@
 //! Steps wait until the collection has had no writes for a moment (`quiet`), so a bulk load
 //! is indexed once at its end, unless work has been pending for `max_wait`.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,7 @@ use crate::config::CollectionConfig;
 use crate::error::{Error, Result};
 use crate::filter::{FieldSchema, JsonPath};
 use crate::segment::{FilterGraphWork, Segment};
+use crate::storage::graph_file::StoredValueGraphs;
 use crate::storage::CollectionDir;
 
 /// Unindexed segments merged in one step hold at most this many bytes of vectors.
@@ -383,15 +385,60 @@ impl Collection {
         if build.control.is_cancelled() {
             return Ok(false);
         }
+        let files = self.graph_files.lock();
         let mut st = self.state.write();
         let still_indexed = st.schema.contains_key(key);
-        if let Some(seg) = st.segments.get_mut(&segment) {
-            if Arc::ptr_eq(&seg.data, &data) && still_indexed {
+        let installed = match st.segments.get_mut(&segment) {
+            Some(seg) if Arc::ptr_eq(&seg.data, &data) && still_indexed => {
                 seg.value_graphs.extend(built);
                 seg.value_keys_done.insert((name.to_string(), key.clone()));
+                true
             }
+            _ => false,
+        };
+        drop(st);
+        if installed {
+            self.write_value_graphs(segment, name)?;
         }
+        drop(files);
         Ok(true)
+    }
+
+    /// Writes the value graphs segment `segment` holds for vector `name` to its file, so a
+    /// reopen loads them instead of building them again (nothing for in-memory
+    /// collections). The caller holds `graph_files`, so the file's position-based name
+    /// matches the vector list.
+    fn write_value_graphs(&self, segment: u64, name: &str) -> Result<()> {
+        let Some(dir) = &self.dir else {
+            return Ok(());
+        };
+        let config = self.config();
+        let Some(vector_no) = config.vectors.keys().position(|n| n == name) else {
+            return Ok(());
+        };
+        let keys: Vec<StoredValueGraphs<Arc<ann::ValueGraph>>> = {
+            let st = self.state.read();
+            let Some(seg) = st.segments.get(&segment) else {
+                return Ok(());
+            };
+            seg.value_keys_done
+                .iter()
+                .filter(|(vector, _)| vector == name)
+                .map(|(_, key)| {
+                    let prefix = ann::value_graph_prefix(name, key);
+                    StoredValueGraphs {
+                        key: key.to_string(),
+                        graphs: seg
+                            .value_graphs
+                            .range(prefix.clone()..)
+                            .take_while(|(k, _)| k.starts_with(&prefix))
+                            .map(|(k, g)| (k.clone(), g.clone()))
+                            .collect(),
+                    }
+                })
+                .collect()
+        };
+        dir.write_value_graphs(segment, vector_no, name, &keys)
     }
 }
 
@@ -617,4 +664,85 @@ pub(super) fn load_graphs(
         seg.graphs.insert(name.clone(), Arc::new(graph));
     }
     Ok(())
+}
+
+/// Loads the value-graph files of a sealed segment, once the WAL is replayed (payload
+/// indexes created since the last checkpoint are in the schema then, and rows deleted since
+/// are marked). A file of another vector (left by a
+/// change of the vector list) is removed. A payload key's graphs are taken only if the key
+/// is still indexed as keyword or integer and every graph still covers its value's rows
+/// (rows that left a value since were deleted: the walk skips them); otherwise the indexer
+/// builds that key's graphs again.
+pub(super) fn load_value_graphs(
+    dir: &CollectionDir,
+    config: &CollectionConfig,
+    schema: &BTreeMap<JsonPath, FieldSchema>,
+    seg: &mut Segment,
+) -> Result<()> {
+    for (n, (name, params)) in config.vectors.iter().enumerate() {
+        let Some((stored_name, keys)) = dir.read_value_graphs(seg.id, n)? else {
+            continue;
+        };
+        let predates = config
+            .vector_since
+            .get(name)
+            .is_some_and(|&since| seg.id < since);
+        if stored_name != *name || predates {
+            dir.remove_value_graphs(seg.id, n)?;
+            continue;
+        }
+        let metric = ann::metric_for(params.distance);
+        for stored in keys {
+            let Ok(key) = JsonPath::parse(&stored.key) else {
+                continue;
+            };
+            if !matches!(
+                schema.get(&key),
+                Some(FieldSchema::Keyword | FieldSchema::Integer)
+            ) {
+                continue;
+            }
+            let prefix = ann::value_graph_prefix(name, &key);
+            let groups: BTreeMap<String, &[u32]> = seg
+                .indexes
+                .value_groups(&key)
+                .into_iter()
+                .map(|(v, rows)| (ann::value_graph_key(name, &key, &v), rows))
+                .collect();
+            let fits = stored.graphs.iter().all(|(graph_key, g)| {
+                graph_key.starts_with(&prefix)
+                    && g.hnsw().dim() == params.size
+                    && g.hnsw().metric() == metric
+                    && groups
+                        .get(graph_key)
+                        .is_some_and(|now| still_covers(&g.rows, now, seg))
+            });
+            if !fits {
+                continue;
+            }
+            for (graph_key, g) in stored.graphs {
+                seg.value_graphs.insert(graph_key, Arc::new(g));
+            }
+            seg.value_keys_done.insert((name.clone(), key));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a value graph over `stored` rows (ascending) serves a value whose live rows are
+/// now `now` (ascending): every row of `now` is in `stored`, and every row of `stored` not
+/// in `now` is a row of the segment that was deleted.
+fn still_covers(stored: &[u32], now: &[u32], seg: &Segment) -> bool {
+    let mut now = now.iter().peekable();
+    for &r in stored {
+        if r as usize >= seg.rows() {
+            return false;
+        }
+        if now.peek() == Some(&&r) {
+            now.next();
+        } else if seg.is_live(r) {
+            return false;
+        }
+    }
+    now.next().is_none()
 }

@@ -177,6 +177,11 @@ impl Collection {
             let op = Op::decode(&rec.payload, &wal_path)?;
             state.apply(&op, rec.lsn, &wal_path)?;
         }
+        for id in &keep {
+            if let Some(seg) = state.segments.get_mut(id) {
+                indexing::load_value_graphs(&dir, &config, &state.schema, seg)?;
+            }
+        }
         Ok(Collection {
             name: stored.name,
             config: RwLock::new(Arc::new(config)),

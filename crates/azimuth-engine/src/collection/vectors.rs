@@ -119,6 +119,8 @@ impl Collection {
             for seg in st.segments.values() {
                 for (no, _) in &moved_from {
                     dir.remove_graph(seg.id, *no)?;
+                    // value graphs stay in memory; after a reopen the indexer rebuilds them
+                    dir.remove_value_graphs(seg.id, *no)?;
                 }
             }
         }

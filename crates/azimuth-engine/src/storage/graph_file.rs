@@ -1,21 +1,36 @@
 //! ANN graph files: `graph-<segment id>-<vector number>.azg`, a framed file holding one
-//! vector space's HNSW graph over a sealed segment and its ef → recall calibration.
+//! vector space's HNSW graph over a sealed segment and its ef → recall calibration; and
+//! value-graph files: `values-<segment id>-<vector number>.azv`, the graphs of single
+//! payload values' rows (see `ann::ValueGraph`) for one vector space of a sealed segment.
 //!
-//! Body (little-endian; see `docs/format.md`): `vector name (u32 len + UTF-8) |
+//! Graph body (little-endian; see `docs/format.md`): `vector name (u32 len + UTF-8) |
 //! calibration_count u32 | { ef u32, recall f32 }* | HNSW image (rest of the body, its own
 //! layout and CRC, see azimuth-index)`.
+//!
+//! Value-graph body: `vector name | key_count u32 | { key path | graph_count u32 |
+//! { graph key | row_count u32 | rows u32* | image (u32 len + HNSW image) }* }*`.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use azimuth_index::Hnsw;
 
 use super::codec::{Decoder, Encoder};
 use super::files::{frame, unframe};
-use crate::ann::VectorGraph;
+use crate::ann::{ValueGraph, VectorGraph};
 use crate::error::{Error, Result};
 
 const MAGIC: &[u8; 8] = b"AZGRAPH\0";
 const VERSION: u32 = 1;
+const VALUES_MAGIC: &[u8; 8] = b"AZVALGR\0";
+const VALUES_VERSION: u32 = 1;
+
+/// The value graphs of one payload key, as a value-graph file holds them: the key's path
+/// (its text form) and each graph under the key the segment keeps it by.
+pub(crate) struct StoredValueGraphs<G> {
+    pub key: String,
+    pub graphs: Vec<(String, G)>,
+}
 
 pub(crate) fn encode(name: &str, graph: &VectorGraph) -> Vec<u8> {
     let image = graph.hnsw.to_bytes();
@@ -58,4 +73,66 @@ pub(crate) fn decode(path: &Path, file: &[u8]) -> Result<(String, VectorGraph)> 
             all_present: false,
         },
     ))
+}
+
+/// Encodes the value graphs of vector `name` of one segment.
+pub(crate) fn encode_values(name: &str, keys: &[StoredValueGraphs<Arc<ValueGraph>>]) -> Vec<u8> {
+    let images: Vec<Vec<Vec<u8>>> = keys
+        .iter()
+        .map(|k| k.graphs.iter().map(|(_, g)| g.hnsw().to_bytes()).collect())
+        .collect();
+    let size: usize = images.iter().flatten().map(Vec::len).sum::<usize>()
+        + keys
+            .iter()
+            .flat_map(|k| &k.graphs)
+            .map(|(key, g)| key.len() + g.rows.len() * 4 + 16)
+            .sum::<usize>();
+    let mut e = Encoder::with_capacity(size + 64);
+    e.str(name);
+    e.len(keys.len());
+    for (k, images) in keys.iter().zip(&images) {
+        e.str(&k.key);
+        e.len(k.graphs.len());
+        for ((key, g), image) in k.graphs.iter().zip(images) {
+            e.str(key);
+            e.len(g.rows.len());
+            e.u32s(&g.rows);
+            e.bytes(image);
+        }
+    }
+    frame(VALUES_MAGIC, VALUES_VERSION, &e.buf)
+}
+
+/// Decodes a value-graph file: the vector name it was written for and its graphs. Each
+/// graph is checked against itself (ascending rows, one node per row); whether it still
+/// fits the segment is the caller's question.
+pub(crate) fn decode_values(
+    path: &Path,
+    file: &[u8],
+) -> Result<(String, Vec<StoredValueGraphs<ValueGraph>>)> {
+    let body = unframe(path, file, VALUES_MAGIC, VALUES_VERSION)?;
+    let mut d = Decoder::new(body, path);
+    let name = d.str()?.to_string();
+    let keys = d.count(8)?;
+    let mut out = Vec::with_capacity(keys);
+    for _ in 0..keys {
+        let key = d.str()?.to_string();
+        let count = d.count(12)?;
+        let mut graphs = Vec::with_capacity(count);
+        for _ in 0..count {
+            let graph_key = d.str()?.to_string();
+            let rows = d.count(4)?;
+            let rows = d.u32s(rows)?;
+            let hnsw =
+                Hnsw::from_bytes(d.bytes()?).map_err(|e| Error::corruption(path, e.to_string()))?;
+            let graph = ValueGraph::from_parts(rows, hnsw)
+                .ok_or_else(|| d.corrupt("a value graph does not fit its rows"))?;
+            graphs.push((graph_key, graph));
+        }
+        out.push(StoredValueGraphs { key, graphs });
+    }
+    if !d.rest().is_empty() {
+        return Err(d.corrupt("bytes after the last value graph"));
+    }
+    Ok((name, out))
 }

@@ -11,6 +11,7 @@
 //! <root>/collections/c-<hex>/wal/wal-<gen>.log
 //! <root>/collections/c-<hex>/segments/seg-<id>.azs
 //! <root>/collections/c-<hex>/segments/graph-<id>-<n>.azg   ANN graph of dense vector n
+//! <root>/collections/c-<hex>/segments/values-<id>-<n>.azv  its value graphs
 //! ```
 
 pub(crate) mod catalog;
@@ -26,11 +27,15 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::ann::VectorGraph;
+use crate::ann::{ValueGraph, VectorGraph};
 use crate::config::CollectionConfig;
 use crate::error::{Error, Result};
 use crate::segment::SegmentData;
 pub(crate) use files::DirLock;
+
+/// What a value-graph file holds: the vector name it was written for and, per payload key,
+/// the graphs.
+pub(crate) type ValueGraphFile = (String, Vec<graph_file::StoredValueGraphs<ValueGraph>>);
 pub(crate) use wal::Wal;
 
 const CONFIG_MAGIC: &[u8; 8] = b"AZCONFIG";
@@ -321,6 +326,41 @@ impl CollectionDir {
         files::remove_file_if_exists(&self.graph_path(segment, vector))
     }
 
+    pub fn values_path(&self, segment: u64, vector: usize) -> PathBuf {
+        self.segments_dir()
+            .join(format!("values-{segment:016x}-{vector}.azv"))
+    }
+
+    /// Writes the value graphs of dense vector number `vector` (named `name`) of a segment.
+    pub fn write_value_graphs(
+        &self,
+        segment: u64,
+        vector: usize,
+        name: &str,
+        keys: &[graph_file::StoredValueGraphs<std::sync::Arc<ValueGraph>>],
+    ) -> Result<()> {
+        files::write_atomic(
+            &self.values_path(segment, vector),
+            &graph_file::encode_values(name, keys),
+        )
+    }
+
+    /// Reads a segment's value graphs of dense vector number `vector`, if any were written.
+    pub fn read_value_graphs(&self, segment: u64, vector: usize) -> Result<Option<ValueGraphFile>> {
+        let path = self.values_path(segment, vector);
+        let data = match std::fs::read(&path) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        graph_file::decode_values(&path, &data).map(Some)
+    }
+
+    /// Removes a value-graph file.
+    pub fn remove_value_graphs(&self, segment: u64, vector: usize) -> Result<()> {
+        files::remove_file_if_exists(&self.values_path(segment, vector))
+    }
+
     /// Removes segment and graph files of segments not in `keep` (orphans of interrupted
     /// checkpoints, merges and index builds). Temporary files of kept segments' graphs may
     /// belong to a build in progress; they are removed only `at_open`.
@@ -333,6 +373,7 @@ impl CollectionDir {
                 .and_then(hex_id);
             let graph = name
                 .strip_prefix("graph-")
+                .or_else(|| name.strip_prefix("values-"))
                 .and_then(|s| s.split('-').next())
                 .and_then(hex_id);
             let stale = match (segment, graph) {

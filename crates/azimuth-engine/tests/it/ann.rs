@@ -456,6 +456,98 @@ fn value_graphs_serve_keyword_filters() {
     assert_eq!(c.info().indexing.index_bytes, before);
 }
 
+/// Value graphs are written beside the segment's graph and loaded on reopen, not built
+/// again (rows deleted since stay in them and are skipped); a key no longer indexed is not
+/// loaded, and a damaged file is reported by name.
+#[test]
+fn value_graphs_are_loaded_on_reopen() {
+    let mut rng = Rng(22);
+    let (data, queries) = data_and_queries(&mut rng, 8000, 40, 16);
+    let dir = tempfile::tempdir().unwrap();
+    let f =
+        Filter::from_json(&json!({"must": [{"key": "tag", "match": {"value": "t4"}}]})).unwrap();
+    let doomed: Vec<PointId> = (0..8000u64)
+        .filter(|i| i % 10 == 4 && i % 7 == 0)
+        .map(PointId::Num)
+        .collect();
+    let filtered = |c: &Collection| -> Vec<Vec<(PointId, f32)>> {
+        queries
+            .iter()
+            .map(|q| {
+                let mut req = SearchRequest::dense(q.clone(), 10);
+                req.filter = Some(f.clone());
+                c.search(&req)
+                    .unwrap()
+                    .into_iter()
+                    .map(|h| (h.id, h.score))
+                    .collect()
+            })
+            .collect()
+    };
+    let (graph_bytes, before) = {
+        let db = Database::open_with(dir.path(), no_background()).unwrap();
+        let c = db
+            .create_collection("c", config(16, Distance::Cosine, 1000))
+            .unwrap();
+        load(&c, &data, |i| {
+            payload(json!({"tag": format!("t{}", i % 10)}))
+        });
+        c.build_indexes().unwrap();
+        let graph_bytes = c.info().indexing.index_bytes;
+        c.create_payload_index("tag", FieldSchema::Keyword, true)
+            .unwrap();
+        c.build_indexes().unwrap();
+        assert!(c.info().indexing.index_bytes > graph_bytes * 3 / 2);
+        c.delete(&PointSelector::Ids(doomed.clone()), true).unwrap();
+        (graph_bytes, filtered(&c))
+    };
+    let azv = |dir: &std::path::Path| -> Vec<std::path::PathBuf> {
+        walk(dir)
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "azv"))
+            .collect()
+    };
+    assert_eq!(azv(dir.path()).len(), 1, "one value-graph file");
+    {
+        let db = Database::open_with(dir.path(), no_background()).unwrap();
+        let c = db.collection("c").unwrap();
+        let info = c.info().indexing;
+        assert!(!info.pending, "value graphs loaded, nothing to build");
+        assert!(
+            info.index_bytes > graph_bytes * 3 / 2,
+            "value graphs loaded"
+        );
+        let after = filtered(&c);
+        assert_eq!(before, after, "identical filtered results after reopening");
+        assert!(after.iter().flatten().all(|(id, _)| !doomed.contains(id)));
+        c.delete_payload_index("tag", true).unwrap();
+    }
+    {
+        // the file is still there, but its key is no longer indexed: not loaded
+        let db = Database::open_with(dir.path(), no_background()).unwrap();
+        let c = db.collection("c").unwrap();
+        assert!(c.info().indexing.index_bytes < graph_bytes * 3 / 2);
+        c.create_payload_index("tag", FieldSchema::Keyword, true)
+            .unwrap();
+        assert!(
+            c.info().indexing.pending,
+            "an indexed key's graphs are built again"
+        );
+        c.build_indexes().unwrap();
+        assert_eq!(filtered(&c), before);
+    }
+    let file = azv(dir.path()).pop().expect("a value-graph file");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x40;
+    std::fs::write(&file, &bytes).unwrap();
+    let Err(err) = Database::open_with(dir.path(), no_background()) else {
+        panic!("a damaged value-graph file went unnoticed")
+    };
+    assert_eq!(err.kind(), ErrorKind::Corruption);
+    assert!(err.to_string().contains(".azv"), "{err}");
+}
+
 #[test]
 fn repeated_filters_earn_a_graph_of_their_rows() {
     let mut rng = Rng(23);
