@@ -594,7 +594,9 @@ mod tests {
     use crate::flat;
     use crate::hnsw::HnswParams;
 
-    fn data(n: usize, dim: usize, seed: u64) -> Vec<f32> {
+    /// `n` rows around `count` random centres (components in ±0.5), row `i` in cluster
+    /// `7i mod count`, each component off its centre by up to ±`spread`/2.
+    fn clusters(n: usize, dim: usize, seed: u64, count: usize, spread: f32) -> Vec<f32> {
         let mut s = seed;
         let mut next = move || {
             s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -603,16 +605,20 @@ mod tests {
             z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
             ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 24) as f32 - 0.5
         };
-        let centres: Vec<f32> = (0..32 * dim).map(|_| next()).collect();
+        let centres: Vec<f32> = (0..count * dim).map(|_| next()).collect();
         (0..n)
             .flat_map(|i| {
-                let c = (i * 7) % 32;
+                let c = (i * 7) % count;
                 centres[c * dim..(c + 1) * dim]
                     .iter()
-                    .map(|x| x + 0.3 * next())
+                    .map(|x| x + spread * next())
                     .collect::<Vec<_>>()
             })
             .collect()
+    }
+
+    fn data(n: usize, dim: usize, seed: u64) -> Vec<f32> {
+        clusters(n, dim, seed, 32, 0.3)
     }
 
     fn recall(
@@ -684,28 +690,8 @@ mod tests {
         // centred on one global mean, every row of a cluster gets nearly the same signs and
         // recall stalls (at 0.3 here); centred on k-means centroids it does not.
         let dim = 64;
-        let mut s = 11u64;
-        let mut next = move || {
-            s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = s;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-        };
-        let centres: Vec<f32> = (0..20 * dim).map(|_| next()).collect();
-        let mut rows = |n: usize| -> Vec<f32> {
-            (0..n)
-                .flat_map(|i| {
-                    let c = (i * 7) % 20;
-                    centres[c * dim..(c + 1) * dim]
-                        .iter()
-                        .map(|x| x + 0.1 * next())
-                        .collect::<Vec<_>>()
-                })
-                .collect()
-        };
-        let base = rows(8000);
-        let queries = rows(100);
+        let mut base = clusters(8100, dim, 11, 20, 0.1);
+        let queries = base.split_off(8000 * dim);
         let hnsw = Hnsw::build(&base, dim, Metric::L2Squared, HnswParams::default(), 2);
         let codes = BinaryCodes::encode(&base, dim, Metric::L2Squared).unwrap();
         assert!(codes.clusters() > 20, "{}", codes.clusters());

@@ -623,6 +623,17 @@ fn value_graph_work(st: &State) -> Option<Work> {
     })
 }
 
+/// Whether a graph file found at vector `name`'s position was written for another vector
+/// (or before `name` was added to the segment's collection): left behind by a change of the
+/// vector list.
+fn left_behind(config: &CollectionConfig, segment: u64, name: &str, stored_name: &str) -> bool {
+    let predates = config
+        .vector_since
+        .get(name)
+        .is_some_and(|&since| segment < since);
+    stored_name != name || predates
+}
+
 /// Loads the graph files of a sealed segment; a graph that does not fit the segment is
 /// corruption (deleting the file makes the indexer build it again).
 pub(super) fn load_graphs(
@@ -634,11 +645,7 @@ pub(super) fn load_graphs(
         let Some((stored_name, graph)) = dir.read_graph(seg.id, n)? else {
             continue;
         };
-        let predates = config
-            .vector_since
-            .get(name)
-            .is_some_and(|&since| seg.id < since);
-        if stored_name != *name || predates {
+        if left_behind(config, seg.id, name, &stored_name) {
             // left behind by a change of the vector list (see `vectors.rs`): the indexer
             // builds what is missing
             dir.remove_graph(seg.id, n)?;
@@ -683,11 +690,7 @@ pub(super) fn load_value_graphs(
         let Some((stored_name, keys)) = dir.read_value_graphs(seg.id, n)? else {
             continue;
         };
-        let predates = config
-            .vector_since
-            .get(name)
-            .is_some_and(|&since| seg.id < since);
-        if stored_name != *name || predates {
+        if left_behind(config, seg.id, name, &stored_name) {
             dir.remove_value_graphs(seg.id, n)?;
             continue;
         }

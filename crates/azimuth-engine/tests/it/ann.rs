@@ -416,6 +416,27 @@ fn quantized_search_with_rescoring_keeps_recall() {
     }
 }
 
+/// Collection "c" of `data` with payload `tag` = `t{i % 10}`, indexed, then given a keyword
+/// index on `tag` and its value graphs; also the index bytes before the value graphs.
+fn tagged_with_value_graphs(
+    db: &Database,
+    data: &[Vec<f32>],
+) -> (std::sync::Arc<Collection>, usize) {
+    let c = db
+        .create_collection("c", config(16, Distance::Cosine, 1000))
+        .unwrap();
+    load(&c, data, |i| {
+        payload(json!({"tag": format!("t{}", i % 10)}))
+    });
+    c.build_indexes().unwrap();
+    let graph_bytes = c.info().indexing.index_bytes;
+    c.create_payload_index("tag", FieldSchema::Keyword, true)
+        .unwrap();
+    assert!(c.info().indexing.pending, "value graphs are pending work");
+    c.build_indexes().unwrap();
+    (c, graph_bytes)
+}
+
 /// A keyword index gets a graph per value whose rows are too many to scan but a small share
 /// of the segment; `key == value` filters walk it, with recall ≥ 0.95 and only matching hits.
 #[test]
@@ -423,18 +444,7 @@ fn value_graphs_serve_keyword_filters() {
     let mut rng = Rng(21);
     let (data, queries) = data_and_queries(&mut rng, 8000, 60, 16);
     let db = Database::in_memory_with(no_background());
-    let c = db
-        .create_collection("c", config(16, Distance::Cosine, 1000))
-        .unwrap();
-    load(&c, &data, |i| {
-        payload(json!({"tag": format!("t{}", i % 10)}))
-    });
-    c.build_indexes().unwrap();
-    let before = c.info().indexing.index_bytes;
-    c.create_payload_index("tag", FieldSchema::Keyword, true)
-        .unwrap();
-    assert!(c.info().indexing.pending, "value graphs are pending work");
-    c.build_indexes().unwrap();
+    let (c, before) = tagged_with_value_graphs(&db, &data);
     let after = c.info().indexing;
     assert!(!after.pending);
     assert!(after.index_bytes > before, "value graphs were built");
@@ -486,17 +496,7 @@ fn value_graphs_are_loaded_on_reopen() {
     };
     let (graph_bytes, before) = {
         let db = Database::open_with(dir.path(), no_background()).unwrap();
-        let c = db
-            .create_collection("c", config(16, Distance::Cosine, 1000))
-            .unwrap();
-        load(&c, &data, |i| {
-            payload(json!({"tag": format!("t{}", i % 10)}))
-        });
-        c.build_indexes().unwrap();
-        let graph_bytes = c.info().indexing.index_bytes;
-        c.create_payload_index("tag", FieldSchema::Keyword, true)
-            .unwrap();
-        c.build_indexes().unwrap();
+        let (c, graph_bytes) = tagged_with_value_graphs(&db, &data);
         assert!(c.info().indexing.index_bytes > graph_bytes * 3 / 2);
         c.delete(&PointSelector::Ids(doomed.clone()), true).unwrap();
         (graph_bytes, filtered(&c))
