@@ -18,6 +18,8 @@
 
 use std::cell::Cell;
 
+use rayon::prelude::*;
+
 use crate::distance::codes::{int8, weighted_and_popcount, Int8Op};
 use crate::distance::{self, kernels, Metric};
 use crate::hnsw::{Hnsw, QueryDistance};
@@ -327,16 +329,13 @@ fn kmeans(data: &[f32], dim: usize, k: usize) -> Vec<f32> {
     let mut centroids: Vec<f32> = (0..k)
         .flat_map(|j| sample[j * sample.len() / k].iter().copied())
         .collect();
-    let kernels = kernels();
-    let mut scores = vec![0f32; k];
     let mut sums = vec![0f64; k * dim];
     let mut counts = vec![0usize; k];
     for _ in 0..KMEANS_ITERATIONS {
-        let norms = row_norms(&centroids, dim);
         sums.fill(0.0);
         counts.fill(0);
-        for row in &sample {
-            let j = nearest(kernels, row, &centroids, &norms, dim, &mut scores);
+        for (row, j) in sample.iter().zip(labels(&sample, dim, &centroids)) {
+            let j = usize::from(j);
             counts[j] += 1;
             for (s, &x) in sums[j * dim..(j + 1) * dim].iter_mut().zip(*row) {
                 *s += f64::from(x);
@@ -396,11 +395,20 @@ fn nearest(
 
 /// Each row's nearest centroid.
 fn assign(data: &[f32], dim: usize, centroids: &[f32]) -> Vec<u16> {
+    let rows: Vec<&[f32]> = data.chunks_exact(dim).collect();
+    labels(&rows, dim, centroids)
+}
+
+/// The nearest centroid of each of `rows`, on the calling thread's rayon pool (each row on
+/// its own, so the result does not depend on the threads).
+fn labels(rows: &[&[f32]], dim: usize, centroids: &[f32]) -> Vec<u16> {
     let norms = row_norms(centroids, dim);
     let kernels = kernels();
-    let mut scores = vec![0f32; norms.len()];
-    data.chunks_exact(dim)
-        .map(|row| nearest(kernels, row, centroids, &norms, dim, &mut scores) as u16)
+    rows.par_iter()
+        .map_init(
+            || vec![0f32; norms.len()],
+            |scores, row| nearest(kernels, row, centroids, &norms, dim, scores) as u16,
+        )
         .collect()
 }
 
