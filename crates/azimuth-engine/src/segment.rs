@@ -555,7 +555,8 @@ impl Segment {
         })
     }
 
-    /// Drops every graph built over vector `name` (the vector was deleted).
+    /// Drops every graph built over vector `name` (the vector was deleted, or its graphs
+    /// are to be built again with new parameters).
     pub fn forget_vector(&mut self, name: &str) {
         self.graphs.remove(name);
         let prefix = format!("{name}\u{0}");

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use azimuth_index::hnsw::BuildControl;
+use azimuth_index::hnsw::{BuildControl, MAX_EF_CONSTRUCT, MAX_M};
 
 use super::state::State;
 use super::Collection;
@@ -325,6 +325,11 @@ impl Collection {
 /// (at least `full_scan_threshold` rows) and it is at most this share of the segment.
 const VALUE_GRAPH_MAX_SHARE: f64 = 0.3;
 
+/// Whether a value with `rows` rows in a segment of `segment_rows` gets a value graph.
+fn value_graph_worth_it(rows: usize, segment_rows: usize, full_scan: usize) -> bool {
+    rows >= full_scan.max(2) && rows as f64 <= segment_rows as f64 * VALUE_GRAPH_MAX_SHARE
+}
+
 impl Collection {
     /// Builds the value graphs of payload key `key` for vector `name` of a segment: one per
     /// value whose rows are too many for an exact scan but a small share of the segment.
@@ -342,12 +347,11 @@ impl Collection {
             let Some(seg) = st.segments.get(&segment) else {
                 return Ok(true);
             };
-            let max = (seg.rows() as f64 * VALUE_GRAPH_MAX_SHARE) as usize;
             let groups: Vec<(String, Vec<u32>)> = seg
                 .indexes
                 .value_groups(key)
                 .into_iter()
-                .filter(|(_, rows)| rows.len() >= full_scan.max(2) && rows.len() <= max)
+                .filter(|(_, rows)| value_graph_worth_it(rows.len(), seg.rows(), full_scan))
                 .map(|(v, rows)| (ann::value_graph_key(name, key, &v), rows.to_vec()))
                 .collect();
             (seg.data.clone(), groups)
@@ -679,7 +683,9 @@ pub(super) fn load_graphs(
 /// change of the vector list) is removed. A payload key's graphs are taken only if the key
 /// is still indexed as keyword or integer and every graph still covers its value's rows
 /// (rows that left a value since were deleted: the walk skips them); otherwise the indexer
-/// builds that key's graphs again.
+/// builds that key's graphs again — as it does when a value now worth a graph has none (the
+/// key was indexed as another type, or the thresholds changed) or the graphs were built
+/// with other HNSW parameters.
 pub(super) fn load_value_graphs(
     dir: &CollectionDir,
     config: &CollectionConfig,
@@ -695,6 +701,8 @@ pub(super) fn load_value_graphs(
             continue;
         }
         let metric = ann::metric_for(params.distance);
+        let hnsw = ann::params_for(config, name);
+        let full_scan = ann::full_scan_rows(config, name);
         for stored in keys {
             let Ok(key) = JsonPath::parse(&stored.key) else {
                 continue;
@@ -713,14 +721,21 @@ pub(super) fn load_value_graphs(
                 .map(|(v, rows)| (ann::value_graph_key(name, &key, &v), rows))
                 .collect();
             let fits = stored.graphs.iter().all(|(graph_key, g)| {
+                let built = g.hnsw().params();
+                // a value whose rows were all deleted since has no group now
+                let now = groups.get(graph_key).copied().unwrap_or(&[]);
                 graph_key.starts_with(&prefix)
                     && g.hnsw().dim() == params.size
                     && g.hnsw().metric() == metric
-                    && groups
-                        .get(graph_key)
-                        .is_some_and(|now| still_covers(&g.rows, now, seg))
+                    && built.m == hnsw.m.clamp(2, MAX_M)
+                    && built.ef_construct == hnsw.ef_construct.clamp(1, MAX_EF_CONSTRUCT)
+                    && still_covers(&g.rows, now, seg)
             });
-            if !fits {
+            let complete = groups.iter().all(|(graph_key, rows)| {
+                !value_graph_worth_it(rows.len(), seg.rows(), full_scan)
+                    || stored.graphs.iter().any(|(k, _)| k == graph_key)
+            });
+            if !(fits && complete) {
                 continue;
             }
             for (graph_key, g) in stored.graphs {

@@ -255,10 +255,11 @@ impl Collection {
             self.cancel_indexing();
             for seg in st.segments.values_mut() {
                 for (no, name) in &rebuild {
-                    if seg.graphs.remove(name).is_some() {
-                        if let Some(dir) = &self.dir {
-                            dir.remove_graph(seg.id, *no)?;
-                        }
+                    // value and filter graphs were built with the old parameters too
+                    seg.forget_vector(name);
+                    if let Some(dir) = &self.dir {
+                        dir.remove_graph(seg.id, *no)?;
+                        dir.remove_value_graphs(seg.id, *no)?;
                     }
                 }
             }

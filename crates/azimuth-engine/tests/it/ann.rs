@@ -535,6 +535,19 @@ fn value_graphs_are_loaded_on_reopen() {
         );
         c.build_indexes().unwrap();
         assert_eq!(filtered(&c), before);
+        // new graph parameters: the value graphs go with the graph and are built again
+        let mut cfg = (*c.config()).clone();
+        cfg.hnsw.m = 8;
+        c.update_config(cfg).unwrap();
+        assert!(azv(dir.path()).is_empty(), "value-graph file removed");
+        assert!(c.info().indexing.pending);
+        c.build_indexes().unwrap();
+        assert_eq!(azv(dir.path()).len(), 1);
+    }
+    {
+        let db = Database::open_with(dir.path(), no_background()).unwrap();
+        let c = db.collection("c").unwrap();
+        assert!(!c.info().indexing.pending, "rebuilt value graphs loaded");
     }
     let file = azv(dir.path()).pop().expect("a value-graph file");
     let mut bytes = std::fs::read(&file).unwrap();
