@@ -49,6 +49,7 @@ impl Codes {
         match self.0 {
             quant::Codes::Int8(_) => 3.0,
             quant::Codes::Binary(_) => 10.0,
+            quant::Codes::F16(_) => 1.0,
         }
     }
 

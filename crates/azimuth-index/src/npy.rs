@@ -156,24 +156,7 @@ pub fn parse_i64(bytes: &[u8]) -> Result<(usize, usize, Vec<i64>), NpyError> {
     Ok((rows, cols, data))
 }
 
-/// IEEE 754 half → single precision.
-pub fn f16_to_f32(h: u16) -> f32 {
-    let sign = ((h >> 15) as u32) << 31;
-    let exp = ((h >> 10) & 0x1f) as u32;
-    let frac = (h & 0x3ff) as u32;
-    let bits = match (exp, frac) {
-        (0, 0) => sign,
-        (0, f) => {
-            // Subnormal: normalise.
-            let shift = f.leading_zeros() - 21;
-            let f = (f << shift) & 0x3ff;
-            sign | ((127 - 15 + 1 - shift) << 23) | (f << 13)
-        }
-        (0x1f, f) => sign | 0x7f80_0000 | (f << 13),
-        (e, f) => sign | ((e + 127 - 15) << 23) | (f << 13),
-    };
-    f32::from_bits(bits)
-}
+pub use crate::distance::half::f16_to_f32;
 
 #[cfg(test)]
 mod tests {

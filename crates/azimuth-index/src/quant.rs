@@ -10,8 +10,9 @@
 //!   signs of its components plus a few floats (its norm and the inner product of its sign
 //!   vector with itself normalised). An inner product with a query is estimated as
 //!   `⟨c,q⟩ + ⟨o,c⟩ + ‖o‖·⟨x̄,q−c⟩/⟨x̄,ō⟩`, where the query is held as four bit planes so
-//!   `⟨x̄,q−c⟩` costs a few AND-popcounts (see [`BinaryCodes`]). About 30× smaller than
-//!   f32; coarse, so it needs a wider beam and rescoring. Dot, cosine and L2 only.
+//!   `⟨x̄,q−c⟩` costs a few AND-popcounts (see [`BinaryCodes`]). About 20× smaller than
+//!   f32 at 384 dimensions (the bits plus 18 bytes per row); coarse, so it needs a wider
+//!   beam and rescoring. Dot, cosine and L2 only.
 //!
 //! Both implement [`QueryDistance`], so [`Hnsw::search_by`] walks the same graph with them;
 //! [`rescore`] then ranks the walk's candidates by exact f32 distance.
@@ -21,6 +22,7 @@ use std::cell::Cell;
 use rayon::prelude::*;
 
 use crate::distance::codes::{int8, weighted_and_popcount, Int8Op};
+use crate::distance::half::{f16_score, f32_to_f16};
 use crate::distance::{self, kernels, Metric};
 use crate::hnsw::{Hnsw, QueryDistance};
 
@@ -280,6 +282,7 @@ impl BinaryCodes {
         }
         BinaryQuery {
             codes: self,
+            fits: q.len() == self.dim,
             q: if q.len() == self.dim {
                 q.to_vec()
             } else {
@@ -415,6 +418,8 @@ fn labels(rows: &[&[f32]], dim: usize, centroids: &[f32]) -> Vec<u16> {
 /// A query against [`BinaryCodes`].
 pub struct BinaryQuery<'a> {
     codes: &'a BinaryCodes,
+    /// Whether the query has the codes' length (otherwise every distance is +inf).
+    fits: bool,
     q: Vec<f32>,
     /// `q − mean` quantized to [`QUERY_BITS`] bit planes: lowest level, step, Σ.
     planes: Vec<u64>,
@@ -467,7 +472,7 @@ impl QueryDistance for BinaryQuery<'_> {
     #[inline]
     fn distance(&self, id: u32) -> f32 {
         let r = id as usize;
-        if r >= self.codes.rows() {
+        if r >= self.codes.rows() || !self.fits {
             return f32::INFINITY;
         }
         let dot = self.dot(r);
@@ -492,11 +497,91 @@ impl QueryDistance for BinaryQuery<'_> {
     }
 }
 
+/// The rows in IEEE half precision: half the bytes of f32 and close to exact (11 significant
+/// bits, relative error ≤ 2⁻¹¹ per component), widened on the fly by the f16 kernels
+/// (`distance::half`). A walk over them reads half the memory of a float walk; rescoring a
+/// few candidates from the f32 rows then gives exact scores.
+#[derive(Clone, Debug)]
+pub struct F16Rows {
+    dim: usize,
+    metric: Metric,
+    rows: Vec<u16>,
+}
+
+impl F16Rows {
+    /// Converts every whole row of `data` (values beyond ±65504 become ±infinity).
+    pub fn encode(data: &[f32], dim: usize, metric: Metric) -> F16Rows {
+        let rows = data.len().checked_div(dim).unwrap_or(0);
+        F16Rows {
+            dim,
+            metric,
+            rows: data[..rows * dim].iter().map(|&x| f32_to_f16(x)).collect(),
+        }
+    }
+
+    /// A query ready to compute distances to the rows (a query of another length gives
+    /// +inf distances).
+    pub fn query(&self, q: &[f32]) -> F16Query<'_> {
+        F16Query {
+            rows: self,
+            q: q.to_vec(),
+        }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows.len().checked_div(self.dim).unwrap_or(0)
+    }
+
+    /// Heap bytes of the rows.
+    pub fn memory_bytes(&self) -> usize {
+        self.rows.capacity() * 2
+    }
+
+    fn row(&self, id: u32) -> Option<&[u16]> {
+        let start = id as usize * self.dim;
+        self.rows.get(start..start + self.dim)
+    }
+}
+
+/// A query against [`F16Rows`].
+pub struct F16Query<'a> {
+    rows: &'a F16Rows,
+    q: Vec<f32>,
+}
+
+impl QueryDistance for F16Query<'_> {
+    #[inline]
+    fn distance(&self, id: u32) -> f32 {
+        let Some(row) = self.rows.row(id).filter(|_| self.q.len() == self.rows.dim) else {
+            return f32::INFINITY;
+        };
+        let score = f16_score(self.rows.metric, &self.q, row);
+        let d = if self.rows.metric == Metric::Dot {
+            -score
+        } else {
+            score
+        };
+        if d.is_nan() {
+            f32::INFINITY
+        } else {
+            d
+        }
+    }
+
+    #[inline]
+    fn prefetch(&self, id: u32) {
+        if let Some(row) = self.rows.row(id) {
+            distance::prefetch(row);
+        }
+    }
+}
+
 /// Either kind of codes, with the walk dispatched once per search.
 #[derive(Clone, Debug)]
 pub enum Codes {
     Int8(Int8Codes),
     Binary(BinaryCodes),
+    F16(F16Rows),
 }
 
 impl Codes {
@@ -505,6 +590,7 @@ impl Codes {
         match self {
             Codes::Int8(c) => c.memory_bytes(),
             Codes::Binary(c) => c.memory_bytes(),
+            Codes::F16(c) => c.memory_bytes(),
         }
     }
 
@@ -525,6 +611,7 @@ impl Codes {
             Codes::Binary(c) => {
                 search_rescored(hnsw, &c.query(query), data, query, k, params, filter)
             }
+            Codes::F16(c) => search_rescored(hnsw, &c.query(query), data, query, k, params, filter),
         }
     }
 
@@ -541,6 +628,7 @@ impl Codes {
         let found = match self {
             Codes::Int8(c) => hnsw.search_by(&c.query(query), k, ef, filter),
             Codes::Binary(c) => hnsw.search_by(&c.query(query), k, ef, filter),
+            Codes::F16(c) => hnsw.search_by(&c.query(query), k, ef, filter),
         };
         let flip = hnsw.metric() == Metric::Dot;
         found
@@ -673,6 +761,33 @@ mod tests {
             });
             assert!(r >= 0.95, "{metric:?}: int8 recall {r}");
         }
+    }
+
+    #[test]
+    fn f16_walk_matches_the_float_walk() {
+        for metric in [Metric::Dot, Metric::L2Squared, Metric::L1] {
+            let r = recall(metric, 48, |hnsw, base, q| {
+                let rows = F16Rows::encode(base, 48, metric);
+                let params = QuantSearch {
+                    ef: 64,
+                    oversampling: 1.0,
+                };
+                search_rescored(hnsw, &rows.query(q), base, q, 10, params, None)
+            });
+            assert!(r >= 0.95, "{metric:?}: f16 recall {r}");
+        }
+        let base = data(100, 48, 5);
+        let rows = F16Rows::encode(&base, 48, Metric::L2Squared);
+        assert_eq!(rows.rows(), 100);
+        assert_eq!(rows.memory_bytes(), base.len() * 2);
+        let q = rows.query(&base[48..96]);
+        assert!(
+            q.distance(1) < 1e-3,
+            "a row is near itself: {}",
+            q.distance(1)
+        );
+        assert_eq!(q.distance(100), f32::INFINITY);
+        assert_eq!(rows.query(&[1.0; 3]).distance(0), f32::INFINITY);
     }
 
     #[test]

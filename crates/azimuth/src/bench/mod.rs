@@ -29,13 +29,13 @@ pub struct BenchArgs {
     pub metric: String,
     #[arg(long, default_value_t = 10)]
     pub k: usize,
-    /// Comma-separated: flat (exact), hnsw (float vectors), hnsw-int8 (walk on int8 codes),
-    /// hnsw-binary (walk on 1-bit codes); the quantized ones rescore from the f32 rows. The
-    /// hnsw variants share one graph build.
+    /// Comma-separated: flat (exact), hnsw (float vectors), hnsw-f16 (walk on half-precision
+    /// rows), hnsw-int8 (walk on int8 codes), hnsw-binary (walk on 1-bit codes); the last
+    /// three rescore from the f32 rows. The hnsw variants share one graph build.
     #[arg(long, default_value = "flat", value_delimiter = ',')]
     pub index: Vec<String>,
-    /// Quantized search: candidates rescored exactly = k × this (capped by ef). Default 4
-    /// for int8, 10 for binary.
+    /// Quantized search: candidates rescored exactly = k × this (capped by ef). Default 1
+    /// for f16, 4 for int8, 10 for binary.
     #[arg(long)]
     pub oversampling: Option<f32>,
     #[arg(long, default_value_t = 16)]
@@ -291,8 +291,13 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         ground_truth(a, &base, &queries, metric)?
     };
     for name in &a.index {
-        if !["flat", "hnsw", "hnsw-int8", "hnsw-binary"].contains(&name.as_str()) {
-            bail!("unknown --index {name:?}; available: flat, hnsw, hnsw-int8, hnsw-binary");
+        if !["flat", "hnsw", "hnsw-f16", "hnsw-int8", "hnsw-binary"].contains(&name.as_str()) {
+            bail!(
+                "unknown --index {name:?}; available: flat, hnsw, hnsw-f16, hnsw-int8, hnsw-binary"
+            );
+        }
+        if through_engine && name == "hnsw-f16" {
+            bail!("hnsw-f16 is measured on the bare index only (no --engine or --filter)");
         }
     }
     if a.index.iter().any(|n| n == "hnsw-binary") && metric == Metric::L1 {
@@ -345,6 +350,12 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             ("hnsw", Some(g)) => Box::new(Graph {
                 data: &base.data,
                 index: g,
+            }),
+            ("hnsw-f16", Some(g)) => Box::new(Quantized {
+                data: &base.data,
+                index: g,
+                codes: quant::Codes::F16(quant::F16Rows::encode(&base.data, base.cols, metric)),
+                oversampling: a.oversampling.unwrap_or(1.0),
             }),
             ("hnsw-int8", Some(g)) => Box::new(Quantized {
                 data: &base.data,
