@@ -151,7 +151,7 @@ def run_azimuth(a) -> list[dict]:
     cmd = [
         a.azimuth, "bench", "--base", a.base, "--queries", a.queries, "--metric", a.metric,
         "--k", str(a.k), "--m", str(a.m), "--ef-construct", str(a.ef_construct),
-        "--ef", ",".join(map(str, a.ef)), "--index", "hnsw,hnsw-int8,hnsw-binary", "--json",
+        "--ef", ",".join(map(str, a.ef)), "--index", "hnsw,hnsw-f16,hnsw-int8,hnsw-binary", "--json",
     ]
     if a.ground_truth:
         cmd += ["--ground-truth", a.ground_truth]
