@@ -5,35 +5,23 @@
 //! `|x| ≤ 254`, far from `i32::MAX` for any dimension Azimuth accepts, and lanes are summed
 //! in `i64`. Slices of different lengths use their common prefix.
 
-/// Which kernel family the running CPU gets (decided once).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Level {
-    Scalar,
-    #[cfg(target_arch = "x86_64")]
-    Avx2,
-    #[cfg(target_arch = "x86_64")]
-    Avx512,
-}
+use super::SimdLevel;
 
-fn level() -> Level {
+/// The int8 kernels' level: the f32 kernels' ([`super::kernels`], so `AZIMUTH_SIMD` caps it
+/// too), AVX-512 only with BW (byte and word lanes).
+fn level() -> SimdLevel {
     use std::sync::OnceLock;
-    static LEVEL: OnceLock<Level> = OnceLock::new();
-    *LEVEL.get_or_init(|| {
+    static LEVEL: OnceLock<SimdLevel> = OnceLock::new();
+    *LEVEL.get_or_init(|| match super::kernels().level() {
         #[cfg(target_arch = "x86_64")]
-        {
-            let forced = std::env::var("AZIMUTH_SIMD").unwrap_or_default();
-            if forced != "scalar"
-                && forced != "avx2"
-                && std::arch::is_x86_feature_detected!("avx512f")
-                && std::arch::is_x86_feature_detected!("avx512bw")
-            {
-                return Level::Avx512;
-            }
-            if forced != "scalar" && std::arch::is_x86_feature_detected!("avx2") {
-                return Level::Avx2;
+        SimdLevel::Avx512 if !std::arch::is_x86_feature_detected!("avx512bw") => {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                SimdLevel::Avx2
+            } else {
+                SimdLevel::Scalar
             }
         }
-        Level::Scalar
+        level => level,
     })
 }
 
@@ -68,12 +56,12 @@ pub enum Int8Op {
 pub fn int8(op: Int8Op, a: &[i8], b: &[i8]) -> f32 {
     match level() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `level()` returns Avx2 only when the CPU reports AVX2.
-        Level::Avx2 => unsafe { avx2::int8(op, a, b) },
+        // SAFETY: `level()` is Avx2 only when the CPU reports AVX2.
+        SimdLevel::Avx2 => unsafe { avx2::int8(op, a, b) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `level()` returns Avx512 only when the CPU reports AVX-512F and BW.
-        Level::Avx512 => unsafe { avx512::int8(op, a, b) },
-        Level::Scalar => scalar_int8(op, a, b),
+        // SAFETY: `level()` is Avx512 only when the CPU reports AVX-512F and BW.
+        SimdLevel::Avx512 => unsafe { avx512::int8(op, a, b) },
+        _ => scalar_int8(op, a, b),
     }
 }
 

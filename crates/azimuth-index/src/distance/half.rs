@@ -5,35 +5,18 @@
 //! in f32, so a row costs half the memory traffic of its f32 form for the same arithmetic.
 //! Slices of different lengths use their common prefix.
 
-use super::Metric;
+use std::sync::OnceLock;
 
-/// Which kernel family the running CPU gets (decided once; `AZIMUTH_SIMD` caps it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Level {
-    Scalar,
-    #[cfg(target_arch = "x86_64")]
-    Avx2,
-    #[cfg(target_arch = "x86_64")]
-    Avx512,
-}
+use super::{Metric, SimdLevel};
 
-fn level() -> Level {
-    use std::sync::OnceLock;
-    static LEVEL: OnceLock<Level> = OnceLock::new();
-    *LEVEL.get_or_init(|| {
+/// The f16 kernels' level: the f32 kernels' ([`super::kernels`], so `AZIMUTH_SIMD` caps it
+/// too), AVX2 only with F16C.
+fn level() -> SimdLevel {
+    static LEVEL: OnceLock<SimdLevel> = OnceLock::new();
+    *LEVEL.get_or_init(|| match super::kernels().level() {
         #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::is_x86_feature_detected as has;
-            let cap = std::env::var(super::SIMD_ENV_VAR).unwrap_or_default();
-            let cap = cap.trim().to_ascii_lowercase();
-            if cap != "scalar" && cap != "avx2" && has!("avx512f") {
-                return Level::Avx512;
-            }
-            if cap != "scalar" && has!("avx2") && has!("fma") && has!("f16c") {
-                return Level::Avx2;
-            }
-        }
-        Level::Scalar
+        SimdLevel::Avx2 if !std::arch::is_x86_feature_detected!("f16c") => SimdLevel::Scalar,
+        level => level,
     })
 }
 
@@ -43,12 +26,13 @@ fn level() -> Level {
 pub fn f16_score(metric: Metric, query: &[f32], row: &[u16]) -> f32 {
     match level() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `level()` returns Avx2 only when the CPU reports AVX2, FMA and F16C.
-        Level::Avx2 => unsafe { avx2::score(metric, query, row) },
+        // SAFETY: `level()` is Avx2 only when the CPU reports AVX2 and FMA (the f32 kernels'
+        // check) and F16C.
+        SimdLevel::Avx2 => unsafe { avx2::score(metric, query, row) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `level()` returns Avx512 only when the CPU reports AVX-512F.
-        Level::Avx512 => unsafe { avx512::score(metric, query, row) },
-        Level::Scalar => scalar_f16_score(metric, query, row),
+        // SAFETY: `level()` is Avx512 only when the CPU reports AVX-512F.
+        SimdLevel::Avx512 => unsafe { avx512::score(metric, query, row) },
+        _ => scalar_f16_score(metric, query, row),
     }
 }
 
