@@ -4,7 +4,7 @@
 
 use super::files;
 use super::DbDir;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 const CATALOG_MAGIC: &[u8; 8] = b"AZCATLOG";
 const CATALOG_VERSION: u32 = 1;
@@ -25,10 +25,8 @@ impl DbDir {
     /// The body of catalog document `name`, or `None` when it was never written.
     pub fn read_catalog(&self, name: &str) -> Result<Option<Vec<u8>>> {
         let path = self.catalog_path(name);
-        let data = match std::fs::read(&path) {
-            Ok(d) => d,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io(&path, e)),
+        let Some(data) = files::read_file_if_exists(&path)? else {
+            return Ok(None);
         };
         let body = files::unframe(&path, &data, CATALOG_MAGIC, CATALOG_VERSION)?;
         Ok(Some(body.to_vec()))

@@ -313,10 +313,8 @@ impl CollectionDir {
     /// Reads a segment's graph of dense vector number `vector`, if one was written.
     pub fn read_graph(&self, segment: u64, vector: usize) -> Result<Option<(String, VectorGraph)>> {
         let path = self.graph_path(segment, vector);
-        let data = match std::fs::read(&path) {
-            Ok(d) => d,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io(&path, e)),
+        let Some(data) = files::read_file_if_exists(&path)? else {
+            return Ok(None);
         };
         graph_file::decode(&path, &data).map(Some)
     }
@@ -348,10 +346,8 @@ impl CollectionDir {
     /// Reads a segment's value graphs of dense vector number `vector`, if any were written.
     pub fn read_value_graphs(&self, segment: u64, vector: usize) -> Result<Option<ValueGraphFile>> {
         let path = self.values_path(segment, vector);
-        let data = match std::fs::read(&path) {
-            Ok(d) => d,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io(&path, e)),
+        let Some(data) = files::read_file_if_exists(&path)? else {
+            return Ok(None);
         };
         graph_file::decode_values(&path, &data).map(Some)
     }
