@@ -201,11 +201,7 @@ impl ValueGraph {
         for &r in &rows {
             data.extend_from_slice(col.row(r));
         }
-        let gp = GraphParams {
-            m: params.m,
-            ef_construct: params.ef_construct,
-            seed: 0x5eed_a21e,
-        };
+        let gp = graph_params(params);
         let hnsw = Hnsw::build_with(&data, col.dim, metric_for(distance), gp, threads, control)?;
         Some(ValueGraph { rows, hnsw })
     }
@@ -276,6 +272,16 @@ pub(crate) fn value_graph_key(
     format!("{}{value:?}", value_graph_prefix(vector, key))
 }
 
+/// The index-crate parameters every graph of a vector (segment, value and filter graphs) is
+/// built with.
+pub(crate) fn graph_params(params: &HnswParams) -> GraphParams {
+    GraphParams {
+        m: params.m,
+        ef_construct: params.ef_construct,
+        seed: 0x5eed_a21e,
+    }
+}
+
 /// The kernel metric of a distance (vectors of Cosine spaces are stored normalised).
 pub(crate) fn metric_for(d: Distance) -> Metric {
     match d {
@@ -344,11 +350,7 @@ pub(crate) fn build(
     usable: impl Fn(u32) -> bool,
 ) -> Option<VectorGraph> {
     let metric = metric_for(distance);
-    let gp = GraphParams {
-        m: params.m,
-        ef_construct: params.ef_construct,
-        seed: 0x5eed_a21e,
-    };
+    let gp = graph_params(params);
     let rows = col.present.len() as u32;
     let usable_rows: Vec<u32> = (0..rows).filter(|&r| usable(r)).collect();
     let queries: Vec<u32> = if usable_rows.len() > CALIBRATION_QUERIES * 10 {

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use azimuth_index::hnsw::{BuildControl, MAX_EF_CONSTRUCT, MAX_M};
+use azimuth_index::hnsw::BuildControl;
 
 use super::state::State;
 use super::Collection;
@@ -701,7 +701,7 @@ pub(super) fn load_value_graphs(
             continue;
         }
         let metric = ann::metric_for(params.distance);
-        let hnsw = ann::params_for(config, name);
+        let wanted = ann::graph_params(ann::params_for(config, name)).sanitized();
         let full_scan = ann::full_scan_rows(config, name);
         for stored in keys {
             let Ok(key) = JsonPath::parse(&stored.key) else {
@@ -721,14 +721,12 @@ pub(super) fn load_value_graphs(
                 .map(|(v, rows)| (ann::value_graph_key(name, &key, &v), rows))
                 .collect();
             let fits = stored.graphs.iter().all(|(graph_key, g)| {
-                let built = g.hnsw().params();
                 // a value whose rows were all deleted since has no group now
                 let now = groups.get(graph_key).copied().unwrap_or(&[]);
                 graph_key.starts_with(&prefix)
                     && g.hnsw().dim() == params.size
                     && g.hnsw().metric() == metric
-                    && built.m == hnsw.m.clamp(2, MAX_M)
-                    && built.ef_construct == hnsw.ef_construct.clamp(1, MAX_EF_CONSTRUCT)
+                    && g.hnsw().params() == wanted
                     && still_covers(&g.rows, now, seg)
             });
             let complete = groups.iter().all(|(graph_key, rows)| {

@@ -115,7 +115,9 @@ impl Default for HnswParams {
 }
 
 impl HnswParams {
-    fn sanitized(self) -> HnswParams {
+    /// These parameters as an index built with them reports them ([`Hnsw::params`]): `m`
+    /// and `ef_construct` clamped to their accepted ranges.
+    pub fn sanitized(self) -> HnswParams {
         HnswParams {
             m: self.m.clamp(2, MAX_M),
             ef_construct: self.ef_construct.clamp(1, MAX_EF_CONSTRUCT),
