@@ -283,11 +283,7 @@ impl BinaryCodes {
         BinaryQuery {
             codes: self,
             fits: q.len() == self.dim,
-            q: if q.len() == self.dim {
-                q.to_vec()
-            } else {
-                vec![0.0; self.dim]
-            },
+            q: q.to_vec(),
             planes,
             lo,
             delta,
@@ -370,9 +366,8 @@ fn mean_of<'a>(rows: impl Iterator<Item = &'a [f32]>, dim: usize) -> Vec<f32> {
 }
 
 fn row_norms(m: &[f32], dim: usize) -> Vec<f32> {
-    m.chunks_exact(dim)
-        .map(|r| r.iter().map(|x| x * x).sum())
-        .collect()
+    let kernels = kernels();
+    m.chunks_exact(dim).map(|r| kernels.dot(r, r)).collect()
 }
 
 /// The centroid closest to `row` in L2 (`‖c‖² − 2⟨x,c⟩` smallest; NaN rows go to 0).

@@ -260,11 +260,26 @@ mod tests {
                 .collect();
             for metric in [Metric::Dot, Metric::L2Squared, Metric::L1] {
                 let want = scalar_f16_score(metric, &query, &row);
-                let got = f16_score(metric, &query, &row);
-                assert!(
-                    (want - got).abs() <= 1e-4 * want.abs().max(1.0),
-                    "{metric:?} n={n}: {got} vs {want}"
-                );
+                // the dispatched kernel and every SIMD kernel this CPU can run
+                let mut got = vec![("dispatched", f16_score(metric, &query, &row))];
+                #[cfg(target_arch = "x86_64")]
+                {
+                    use std::arch::is_x86_feature_detected as has;
+                    if has!("avx2") && has!("fma") && has!("f16c") {
+                        // SAFETY: the CPU reports every feature the kernel is built for.
+                        got.push(("avx2", unsafe { avx2::score(metric, &query, &row) }));
+                    }
+                    if has!("avx512f") {
+                        // SAFETY: as above.
+                        got.push(("avx512", unsafe { avx512::score(metric, &query, &row) }));
+                    }
+                }
+                for (kernel, got) in got {
+                    assert!(
+                        (want - got).abs() <= 1e-4 * want.abs().max(1.0),
+                        "{kernel} {metric:?} n={n}: {got} vs {want}"
+                    );
+                }
             }
         }
         // different lengths use the common prefix
