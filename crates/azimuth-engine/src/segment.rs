@@ -10,13 +10,61 @@ use crate::ann::{ValueGraph, VectorGraph};
 use crate::config::CollectionConfig;
 use crate::filter::{plan, FieldSchema, Filter, JsonPath, PayloadIndexes, Plan, PointRef};
 use crate::point::{NamedVectors, SparseVector, Vector, VectorSelector};
+use crate::storage::mapped::MappedFloats;
 use crate::types::{Payload, PointId};
+
+/// Row-major f32 values: in memory, or read from a sealed segment's file through a memory
+/// map (vectors configured `on_disk`).
+#[derive(Clone, Debug)]
+pub(crate) enum Floats {
+    Owned(Vec<f32>),
+    Mapped(MappedFloats),
+}
+
+impl Default for Floats {
+    fn default() -> Self {
+        Floats::Owned(Vec::new())
+    }
+}
+
+impl From<Vec<f32>> for Floats {
+    fn from(v: Vec<f32>) -> Self {
+        Floats::Owned(v)
+    }
+}
+
+impl std::ops::Deref for Floats {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        match self {
+            Floats::Owned(v) => v,
+            Floats::Mapped(m) => m.as_slice(),
+        }
+    }
+}
+
+impl Floats {
+    /// The values in memory, copied out of the file first if they are mapped.
+    pub fn to_mut(&mut self) -> &mut Vec<f32> {
+        if let Floats::Mapped(m) = self {
+            *self = Floats::Owned(m.as_slice().to_vec());
+        }
+        match self {
+            Floats::Owned(v) => v,
+            Floats::Mapped(_) => unreachable!("replaced just above"),
+        }
+    }
+
+    pub fn is_mapped(&self) -> bool {
+        matches!(self, Floats::Mapped(_))
+    }
+}
 
 /// One dense vector space of a segment: row-major values, zeros where a row has no vector.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct DenseColumn {
     pub dim: usize,
-    pub data: Vec<f32>,
+    pub data: Floats,
     pub present: Vec<bool>,
 }
 
@@ -35,7 +83,7 @@ impl DenseColumn {
     fn absent(dim: usize, rows: usize) -> DenseColumn {
         DenseColumn {
             dim,
-            data: vec![0.0; rows * dim],
+            data: vec![0.0; rows * dim].into(),
             present: vec![false; rows],
         }
     }
@@ -318,16 +366,17 @@ impl Segment {
             match vectors.get(name) {
                 Some(Vector::Dense(v)) => {
                     grow_column(
-                        &mut col.data,
+                        col.data.to_mut(),
                         v.len(),
                         (self.seal_at_bytes / 4).saturating_mul(col.dim) / all_dims,
                     );
-                    col.data.extend_from_slice(v);
+                    col.data.to_mut().extend_from_slice(v);
                     col.present.push(true);
                     self.bytes += v.len() * 4;
                 }
                 _ => {
-                    col.data.resize(col.data.len() + col.dim, 0.0);
+                    let d = col.data.to_mut();
+                    d.resize(d.len() + col.dim, 0.0);
                     col.present.push(false);
                 }
             }
@@ -380,11 +429,11 @@ impl Segment {
             let s = r * col.dim;
             match vectors.get(name) {
                 Some(Vector::Dense(v)) => {
-                    col.data[s..s + col.dim].copy_from_slice(v);
+                    col.data.to_mut()[s..s + col.dim].copy_from_slice(v);
                     col.present[r] = true;
                 }
                 _ => {
-                    col.data[s..s + col.dim].fill(0.0);
+                    col.data.to_mut()[s..s + col.dim].fill(0.0);
                     col.present[r] = false;
                 }
             }
@@ -585,7 +634,7 @@ impl Segment {
             out.payloads.push(self.data.payloads[ri].clone());
             for (name, col) in out.dense.iter_mut() {
                 if let Some(src) = self.data.dense.get(name) {
-                    col.data.extend_from_slice(src.row(r));
+                    col.data.to_mut().extend_from_slice(src.row(r));
                     col.present.push(src.present[ri]);
                 }
             }

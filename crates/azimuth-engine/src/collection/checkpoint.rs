@@ -9,11 +9,13 @@
 //! A crash between any two steps leaves the old manifest, whose log still holds every
 //! operation, or the new one, whose segments hold them: never a mix.
 
+use std::sync::Arc;
+
 use super::state::State;
 use super::Collection;
 use crate::config::CollectionConfig;
 use crate::error::{Error, Result};
-use crate::segment::{Segment, SegmentData};
+use crate::segment::{DenseColumn, Floats, Segment, SegmentData};
 use crate::storage::{CollectionDir, Manifest, ManifestSegment};
 
 /// Segment files of staged checkpoints (`State::unwritten` segments), under
@@ -99,6 +101,7 @@ impl Collection {
             .retain(|&id, seg| seg.live > 0 || id == st.mutable_id);
         let gen = wal.rotate()?;
         self.write_manifest_locked(dir, st, gen)?;
+        place_columns(dir, st, &config);
         wal.remove_before(gen)?;
         let keep: Vec<u64> = st
             .segments
@@ -147,6 +150,7 @@ impl Collection {
             dir.write_segment(id, &data)?; // on failure the next checkpoint writes it
             files.done.insert(id);
         }
+        drop(data); // the segment is the data's only holder again (see `place_columns`)
         let mut st = self.state.write();
         if st.unwritten.contains(&id) {
             self.checkpoint_locked(&mut st)?;
@@ -292,13 +296,57 @@ fn pick_merge(st: &State, config: &CollectionConfig) -> Vec<u64> {
         .collect()
 }
 
+/// Puts the dense columns of sealed segments with files where the config wants them: those
+/// of `on_disk` vectors are read through a map of the segment file, the others are held in
+/// memory. A segment whose data something else holds (a graph build in flight) is left for
+/// a later checkpoint; so is one whose file cannot be mapped (it keeps working in memory).
+/// A column a segment predates (`vector_since`) is not the file's and is never mapped.
+fn place_columns(dir: &CollectionDir, st: &mut State, config: &CollectionConfig) {
+    let (mutable_id, unwritten) = (st.mutable_id, &st.unwritten);
+    for (&id, seg) in st.segments.iter_mut() {
+        if id == mutable_id || unwritten.contains(&id) {
+            continue;
+        }
+        let in_file = |name: &str| config.vector_since.get(name).is_none_or(|&s| id >= s);
+        let wanted =
+            |name: &str| config.vectors.get(name).is_some_and(|p| p.on_disk) && in_file(name);
+        let misplaced = |name: &str, col: &DenseColumn| col.data.is_mapped() != wanted(name);
+        if !seg.data.dense.iter().any(|(n, c)| misplaced(n, c)) {
+            continue;
+        }
+        let Some(data) = Arc::get_mut(&mut seg.data) else {
+            continue;
+        };
+        let mut maps = Vec::new();
+        if data
+            .dense
+            .iter()
+            .any(|(n, c)| wanted(n) && !c.data.is_mapped())
+        {
+            maps = dir.map_dense_columns(id).unwrap_or_default();
+        }
+        for (name, col) in data.dense.iter_mut() {
+            if !wanted(name) {
+                col.data.to_mut(); // copied back into memory if it was mapped
+                continue;
+            }
+            let found = maps
+                .iter()
+                .find(|(n, m)| n == name && m.as_slice().len() == col.data.len());
+            if let Some((_, m)) = found {
+                col.data = Floats::Mapped(m.clone());
+            }
+        }
+    }
+}
+
 fn append(into: &mut SegmentData, from: SegmentData) {
     into.ids.extend(from.ids);
     into.versions.extend(from.versions);
     into.payloads.extend(from.payloads);
     for (name, col) in from.dense {
         if let Some(dst) = into.dense.get_mut(&name) {
-            dst.data.extend(col.data);
+            dst.data.to_mut().extend_from_slice(&col.data);
             dst.present.extend(col.present);
         }
     }

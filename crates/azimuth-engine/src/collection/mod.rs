@@ -76,6 +76,16 @@ pub struct CollectionInfo {
     pub last_operation_id: u64,
     /// ANN indexing progress.
     pub indexing: IndexingInfo,
+    /// Bytes of dense vectors held in memory, and read from segment files through memory
+    /// maps (`on_disk` vectors of sealed segments).
+    pub dense_bytes: DenseBytes,
+}
+
+/// Where the dense vectors of a collection are (see [`CollectionInfo::dense_bytes`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DenseBytes {
+    pub in_memory: usize,
+    pub mapped: usize,
 }
 
 /// A named set of points. Shared by reference (`Arc<Collection>`); all methods take `&self`.
@@ -154,8 +164,10 @@ impl Collection {
         state.segments.clear();
         state.next_segment_id = manifest.next_segment_id.max(1);
         let mut keep = Vec::new();
+        let on_disk = |name: &str| config.vectors.get(name).is_some_and(|p| p.on_disk);
+        let any_on_disk = config.vectors.values().any(|p| p.on_disk);
         for ms in &manifest.segments {
-            let mut data = dir.read_segment(ms.id)?;
+            let mut data = dir.read_segment(ms.id, any_on_disk.then_some(&on_disk as _))?;
             data.fit_columns(ms.id, &config);
             checkpoint::check_segment(&dir, ms, &data, &config)?;
             let mut seg = Segment::new(ms.id, data, &BTreeMap::new());
@@ -334,6 +346,19 @@ impl Collection {
                 .collect(),
             last_operation_id: st.last_lsn,
             indexing: self.indexing_info(&st),
+            dense_bytes: st
+                .segments
+                .values()
+                .flat_map(|s| s.data.dense.values())
+                .fold(DenseBytes::default(), |mut b, c| {
+                    let n = c.data.len() * 4;
+                    if c.data.is_mapped() {
+                        b.mapped += n;
+                    } else {
+                        b.in_memory += n;
+                    }
+                    b
+                }),
         }
     }
 }

@@ -89,6 +89,11 @@ impl<'a> Decoder<'a> {
         self.pos >= self.data.len()
     }
 
+    /// Bytes read so far.
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+
     pub fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         let end = self
             .pos

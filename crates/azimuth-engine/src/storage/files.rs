@@ -134,6 +134,11 @@ impl FrameWriter {
         })
     }
 
+    /// The file offset the next encoded byte lands at.
+    pub fn position(&self) -> u64 {
+        (FRAME_HEADER + self.enc.buf.len()) as u64 + self.body_len
+    }
+
     /// Writes the buffered body out once it has grown past [`SPILL_BYTES`].
     pub fn spill(&mut self) -> Result<()> {
         if self.enc.buf.len() >= SPILL_BYTES {

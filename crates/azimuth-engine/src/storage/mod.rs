@@ -19,6 +19,7 @@ pub(crate) mod codec;
 pub(crate) mod files;
 pub(crate) mod full_snapshot;
 pub(crate) mod graph_file;
+pub(crate) mod mapped;
 pub(crate) mod segment_file;
 pub mod snapshot;
 pub(crate) mod wal;
@@ -276,19 +277,40 @@ impl CollectionDir {
         segment_file::write(&path, data)
     }
 
-    pub fn read_segment(&self, id: u64) -> Result<SegmentData> {
+    /// Reads segment `id`, checking it whole. With `on_disk`, dense columns whose name
+    /// passes the test are read in place through a map of the file when its format allows
+    /// (version 2); everything else is copied into memory.
+    pub fn read_segment(
+        &self,
+        id: u64,
+        on_disk: Option<&dyn Fn(&str) -> bool>,
+    ) -> Result<SegmentData> {
         let path = self.segment_path(id);
-        let data = match std::fs::read(&path) {
-            Ok(d) => d,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::corruption(
-                    &path,
-                    "segment file listed in the manifest is missing",
-                ))
+        let failed = |e: std::io::Error| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::corruption(&path, "segment file listed in the manifest is missing")
+            } else {
+                Error::io(&path, e)
             }
-            Err(e) => return Err(Error::io(&path, e)),
         };
-        segment_file::decode(&path, &data)
+        if let Some(on_disk) = on_disk {
+            let map = mapped::map(&path).map_err(failed)?;
+            let data = segment_file::decode(&path, segment_file::Source::Mapped(&map, on_disk));
+            mapped::settle(&map);
+            return data;
+        }
+        let data = std::fs::read(&path).map_err(failed)?;
+        segment_file::decode(&path, segment_file::Source::Bytes(&data))
+    }
+
+    /// The dense columns of segment `id`'s file (which this process wrote) as maps of the
+    /// file, by vector name; none for a version 1 file.
+    pub fn map_dense_columns(&self, id: u64) -> Result<Vec<(String, mapped::MappedFloats)>> {
+        let path = self.segment_path(id);
+        let map = mapped::map(&path).map_err(|e| Error::io(&path, e))?;
+        let columns = segment_file::locate_dense(&path, &map)?;
+        mapped::settle(&map);
+        Ok(columns)
     }
 
     pub fn graph_path(&self, segment: u64, vector: usize) -> PathBuf {

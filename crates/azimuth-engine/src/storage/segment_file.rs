@@ -2,22 +2,38 @@
 //!
 //! Body (all little-endian; see `docs/format.md`):
 //! `rows u32 | ids[rows] | versions u64[rows] | dense_count u32 | { name, dim u32,
-//! present u8[rows], values f32[rows*dim] }* | sparse_count u32 | { name, {tag u8, sparse}[rows] }*
+//! present u8[rows], zero padding to a file offset divisible by 64 (version 2),
+//! values f32[rows*dim] }* | sparse_count u32 | { name, {tag u8, sparse}[rows] }*
 //! | payloads { len u32, json }[rows]`.
+//!
+//! The aligned values of version 2 can be read in place through a memory map
+//! ([`Source::Mapped`], [`locate_dense`]); version 1 files are always copied into memory.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::codec::Decoder;
-use super::files::{unframe, FrameWriter};
+use super::files::{unframe, FrameWriter, FRAME_HEADER};
+use super::mapped::{FileMap, MappedFloats};
 use crate::error::Result;
 use crate::ops::{
     decode_id, decode_payload, decode_sparse, encode_id, encode_payload, encode_sparse_opt,
 };
-use crate::segment::{DenseColumn, SegmentData};
+use crate::segment::{DenseColumn, Floats, SegmentData};
 
 const MAGIC: &[u8; 8] = b"AZSEGMT\0";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
+/// Dense values start at a file offset divisible by this (version 2): a cache line, so a
+/// mapped column is aligned for any SIMD load.
+const VALUES_ALIGN: usize = 64;
+
+/// Where [`decode`] reads a segment file from.
+pub(crate) enum Source<'a> {
+    /// The file's bytes: every column is copied.
+    Bytes(&'a [u8]),
+    /// A map of the file: dense columns whose name passes the test stay in the file.
+    Mapped(&'a FileMap, &'a dyn Fn(&str) -> bool),
+}
 
 /// Writes `data` as the new segment file `path`, streaming its columns (see
 /// [`FrameWriter`]): the file never sits in memory whole.
@@ -40,6 +56,8 @@ pub(crate) fn write(path: &Path, data: &SegmentData) -> Result<()> {
         w.enc.str(name);
         w.enc.len(col.dim);
         w.enc.buf.extend(col.present.iter().map(|&p| p as u8));
+        let pad = padding(w.position() as usize);
+        w.enc.buf.extend(std::iter::repeat_n(0u8, pad));
         w.spill()?;
         for piece in col.data.chunks(CHUNK) {
             w.enc.f32s(piece);
@@ -61,8 +79,64 @@ pub(crate) fn write(path: &Path, data: &SegmentData) -> Result<()> {
     w.finish(MAGIC, VERSION)
 }
 
-pub(crate) fn decode(path: &Path, file: &[u8]) -> Result<SegmentData> {
+/// Zero bytes that move file offset `at` to the next multiple of [`VALUES_ALIGN`].
+fn padding(at: usize) -> usize {
+    (VALUES_ALIGN - at % VALUES_ALIGN) % VALUES_ALIGN
+}
+
+/// A dense column's header as read from the file, and where its values are.
+struct DenseHead<'a> {
+    name: &'a str,
+    dim: usize,
+    present: &'a [u8],
+    /// File offset of the first value.
+    start: usize,
+    values: &'a [u8],
+}
+
+fn dense_head<'a>(d: &mut Decoder<'a>, rows: usize, version: u32) -> Result<DenseHead<'a>> {
+    let name = d.str()?;
+    let dim = d.u32()? as usize;
+    let present = d.take(rows)?;
+    if version >= 2 {
+        let pad = padding(FRAME_HEADER + d.pos());
+        if d.take(pad)?.iter().any(|&b| b != 0) {
+            return Err(d.corrupt("nonzero padding before a dense column's values"));
+        }
+    }
+    let bytes = rows
+        .checked_mul(dim)
+        .and_then(|n| n.checked_mul(4))
+        .ok_or_else(|| d.corrupt("dense column size overflows"))?;
+    let start = FRAME_HEADER + d.pos();
+    let values = d.take(bytes)?;
+    Ok(DenseHead {
+        name,
+        dim,
+        present,
+        start,
+        values,
+    })
+}
+
+/// Skips a body's ids and versions; returns the row count.
+fn skip_rows(d: &mut Decoder<'_>) -> Result<usize> {
+    let rows = d.count(1 + 8)?;
+    for _ in 0..rows {
+        decode_id(d)?;
+    }
+    d.take(rows * 8)?;
+    Ok(rows)
+}
+
+/// Reads a segment file, checking everything (see [`unframe`]).
+pub(crate) fn decode(path: &Path, source: Source<'_>) -> Result<SegmentData> {
+    let (file, map) = match source {
+        Source::Bytes(b) => (b, None),
+        Source::Mapped(m, on_disk) => (&m[..], Some((m, on_disk))),
+    };
     let body = unframe(path, file, MAGIC, VERSION)?;
+    let version = u32::from_le_bytes([file[8], file[9], file[10], file[11]]);
     let mut d = Decoder::new(body, path);
     let rows = d.count(1 + 8)?;
     let ids = (0..rows)
@@ -71,14 +145,27 @@ pub(crate) fn decode(path: &Path, file: &[u8]) -> Result<SegmentData> {
     let versions = (0..rows).map(|_| d.u64()).collect::<Result<Vec<_>>>()?;
     let mut dense = BTreeMap::new();
     for _ in 0..d.count(8)? {
-        let name = d.str()?.to_string();
-        let dim = d.u32()? as usize;
-        let present = d.take(rows)?.iter().map(|&b| b != 0).collect();
-        let n = rows
-            .checked_mul(dim)
-            .ok_or_else(|| d.corrupt("dense column size overflows"))?;
-        let data = d.f32s(n)?;
-        dense.insert(name, DenseColumn { dim, data, present });
+        let h = dense_head(&mut d, rows, version)?;
+        let n = h.values.len() / 4;
+        let data = match map {
+            Some((m, on_disk)) if on_disk(h.name) => MappedFloats::new(m, h.start, n),
+            _ => None,
+        };
+        let data = match data {
+            Some(m) => Floats::Mapped(m),
+            None => Floats::Owned(
+                h.values
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect(),
+            ),
+        };
+        let column = DenseColumn {
+            dim: h.dim,
+            data,
+            present: h.present.iter().map(|&b| b != 0).collect(),
+        };
+        dense.insert(h.name.to_string(), column);
     }
     let mut sparse = BTreeMap::new();
     for _ in 0..d.count(4)? {
@@ -106,4 +193,127 @@ pub(crate) fn decode(path: &Path, file: &[u8]) -> Result<SegmentData> {
         sparse,
         payloads,
     })
+}
+
+/// The dense columns of a segment file this process wrote (and fsynced) itself, located
+/// without reading the rest of the file: `(name, values)` for each column a map can serve.
+/// Only the header is checked (the checksum would read every page); a version 1 file, whose
+/// values are not aligned, gives none.
+pub(crate) fn locate_dense(path: &Path, map: &FileMap) -> Result<Vec<(String, MappedFloats)>> {
+    let file = &map[..];
+    let version = match file.get(..12) {
+        Some(h) if &h[..8] == MAGIC => u32::from_le_bytes([h[8], h[9], h[10], h[11]]),
+        _ => return Ok(Vec::new()),
+    };
+    if version < 2 || file.len() < FRAME_HEADER + 4 {
+        return Ok(Vec::new());
+    }
+    let mut d = Decoder::new(&file[FRAME_HEADER..file.len() - 4], path);
+    let rows = skip_rows(&mut d)?;
+    let mut out = Vec::new();
+    for _ in 0..d.count(8)? {
+        let h = dense_head(&mut d, rows, version)?;
+        if let Some(m) = MappedFloats::new(map, h.start, h.values.len() / 4) {
+            out.push((h.name.to_string(), m));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::codec::Encoder;
+    use crate::storage::{files, mapped};
+    use crate::types::PointId;
+
+    /// Rows with string ids of uneven lengths, so the columns after them start anywhere.
+    fn sample() -> SegmentData {
+        let rows = 7;
+        let mut dense = BTreeMap::new();
+        for (name, dim) in [("a", 3usize), ("b", 5)] {
+            let values: Vec<f32> = (0..rows * dim).map(|i| i as f32 * 0.5 - 3.0).collect();
+            let present = (0..rows).map(|r| r != 2).collect();
+            dense.insert(
+                name.to_string(),
+                DenseColumn {
+                    dim,
+                    data: values.into(),
+                    present,
+                },
+            );
+        }
+        SegmentData {
+            ids: (0..rows).map(|r| PointId::Str("x".repeat(r + 1))).collect(),
+            versions: (0..rows as u64).collect(),
+            dense,
+            sparse: BTreeMap::new(),
+            payloads: vec![Default::default(); rows],
+        }
+    }
+
+    fn same(a: &SegmentData, b: &SegmentData) {
+        assert_eq!(a.ids, b.ids);
+        assert_eq!(a.versions, b.versions);
+        for ((n1, c1), (n2, c2)) in a.dense.iter().zip(&b.dense) {
+            assert_eq!((n1, c1.dim, &c1.present), (n2, c2.dim, &c2.present));
+            assert_eq!(&c1.data[..], &c2.data[..]);
+        }
+    }
+
+    #[test]
+    fn version_2_values_are_aligned_and_read_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seg.azs");
+        let data = sample();
+        write(&path, &data).unwrap();
+        let map = mapped::map(&path).unwrap();
+        let located = locate_dense(&path, &map).unwrap();
+        assert_eq!(located.len(), 2);
+        for (name, m) in &located {
+            let at = m.as_slice().as_ptr() as usize - map.as_ptr() as usize;
+            assert_eq!(at % VALUES_ALIGN, 0, "{name} starts at byte {at}");
+            assert_eq!(m.as_slice(), &data.dense[name].data[..]);
+        }
+        let read = decode(&path, Source::Mapped(&map, &|n| n == "b")).unwrap();
+        same(&read, &data);
+        assert!(!read.dense["a"].data.is_mapped());
+        assert!(read.dense["b"].data.is_mapped());
+        let bytes = std::fs::read(&path).unwrap();
+        let read = decode(&path, Source::Bytes(&bytes)).unwrap();
+        assert!(read.dense.values().all(|c| !c.data.is_mapped()));
+        same(&read, &data);
+    }
+
+    #[test]
+    fn version_1_files_are_still_read_into_memory() {
+        let data = sample();
+        let mut e = Encoder::with_capacity(1 << 12);
+        e.len(data.rows());
+        for id in &data.ids {
+            encode_id(&mut e, id);
+        }
+        for v in &data.versions {
+            e.u64(*v);
+        }
+        e.len(data.dense.len());
+        for (name, col) in &data.dense {
+            e.str(name);
+            e.len(col.dim);
+            e.buf.extend(col.present.iter().map(|&p| p as u8));
+            e.f32s(&col.data);
+        }
+        e.len(0);
+        for p in &data.payloads {
+            encode_payload(&mut e, p);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seg.azs");
+        std::fs::write(&path, files::frame(MAGIC, 1, &e.buf)).unwrap();
+        let map = mapped::map(&path).unwrap();
+        assert!(locate_dense(&path, &map).unwrap().is_empty());
+        let read = decode(&path, Source::Mapped(&map, &|_| true)).unwrap();
+        assert!(read.dense.values().all(|c| !c.data.is_mapped()));
+        same(&read, &data);
+    }
 }

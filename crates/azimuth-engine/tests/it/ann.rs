@@ -924,3 +924,127 @@ fn has_id_searches_look_rows_up_and_match_a_full_ranking() {
         assert!(got.iter().all(|(id, _)| *id != PointId::Num(0)));
     }
 }
+
+#[test]
+fn on_disk_vectors_are_read_through_maps_of_the_segment_files() {
+    let path = shared_data().join("debian-minilm");
+    let base = npy::parse_f32(&std::fs::read(path.join("base.f16.npy")).unwrap()).unwrap();
+    let queries = npy::parse_f32(&std::fs::read(path.join("queries.f32.npy")).unwrap()).unwrap();
+    let data: Vec<Vec<f32>> = (0..6000).map(|i| base.row(i).to_vec()).collect();
+    let qs: Vec<Vec<f32>> = (0..60).map(|i| queries.row(i).to_vec()).collect();
+    let all_bytes = 6000 * 384 * 4;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = CollectionConfig::single(384, Distance::Cosine);
+    cfg.optimizer.indexing_threshold = 1000;
+    cfg.quantization = Some(Quantization::Scalar {
+        quantile: Some(0.99),
+        always_ram: true,
+    });
+    let searches = |c: &Collection, exact: bool| -> Vec<Vec<(PointId, f32)>> {
+        qs.iter()
+            .map(|q| {
+                let mut req = SearchRequest::dense(q.clone(), 10);
+                req.params.exact = exact;
+                c.search(&req)
+                    .unwrap()
+                    .into_iter()
+                    .map(|h| (h.id, h.score))
+                    .collect()
+            })
+            .collect()
+    };
+    let (walked, exact) = {
+        let db = Database::open_with(dir.path(), no_background()).unwrap();
+        let ram = db.create_collection("ram", cfg.clone()).unwrap();
+        let mut disk_cfg = cfg.clone();
+        disk_cfg.vectors.get_mut("").unwrap().on_disk = true;
+        let disk = db.create_collection("disk", disk_cfg).unwrap();
+        for c in [&ram, &disk] {
+            load(c, &data, |_| Payload::new());
+            c.flush().unwrap();
+            c.build_indexes().unwrap();
+        }
+        let b = disk.info().dense_bytes;
+        assert_eq!(
+            (b.mapped, b.in_memory),
+            (all_bytes, 0),
+            "sealed rows are mapped"
+        );
+        let b = ram.info().dense_bytes;
+        assert_eq!((b.mapped, b.in_memory), (0, all_bytes));
+        let exact = searches(&disk, true);
+        assert_eq!(
+            exact,
+            searches(&ram, true),
+            "the same vectors, mapped or not"
+        );
+        let r = recall(&disk, &qs, 10, |_| {});
+        assert!(r >= 0.95, "recall {r} with codes in memory, rows mapped");
+        (searches(&disk, false), exact)
+    };
+    let db = Database::open_with(dir.path(), no_background()).unwrap();
+    let disk = db.collection("disk").unwrap();
+    let b = disk.info().dense_bytes;
+    assert_eq!(
+        (b.mapped, b.in_memory),
+        (all_bytes, 0),
+        "mapped again on open"
+    );
+    assert!(!disk.info().indexing.pending, "the graph was loaded");
+    assert_eq!(
+        searches(&disk, false),
+        walked,
+        "identical results after reopening"
+    );
+    assert_eq!(searches(&disk, true), exact);
+
+    // A write over a mapped row goes to the mutable segment (the file is never written).
+    let moved = data[0].iter().map(|x| -x).collect::<Vec<f32>>();
+    disk.upsert(
+        vec![PointStruct::new(0u64, moved.clone(), Payload::new())],
+        true,
+    )
+    .unwrap();
+    let hit = &disk.search(&SearchRequest::dense(moved, 1)).unwrap()[0];
+    assert_eq!(hit.id, PointId::Num(0));
+    assert!((hit.score - 1.0).abs() < 1e-5);
+
+    // Turning `on_disk` off brings the rows back into memory at the next checkpoint.
+    let mut cfg = (*disk.config()).clone();
+    cfg.vectors.get_mut("").unwrap().on_disk = false;
+    disk.update_config(cfg).unwrap();
+    disk.flush().unwrap();
+    let b = disk.info().dense_bytes;
+    assert_eq!(b.mapped, 0);
+    assert!(b.in_memory >= all_bytes);
+    drop(disk);
+    drop(db);
+
+    // A damaged mapped segment file is caught by its checksum when it is opened.
+    let mut cfg = CollectionConfig::single(4, Distance::Euclid);
+    cfg.vectors.get_mut("").unwrap().on_disk = true;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Database::open_with(dir.path(), no_background()).unwrap();
+        let c = db.create_collection("small", cfg).unwrap();
+        let pts = (0..100u64)
+            .map(|i| PointStruct::new(i, vec![i as f32; 4], Payload::new()))
+            .collect();
+        c.upsert(pts, true).unwrap();
+        c.flush().unwrap();
+        assert_eq!(c.info().dense_bytes.mapped, 100 * 16);
+    }
+    let seg = walk(dir.path())
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "azs"))
+        .expect("a segment file");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let at = bytes.len() - 200;
+    bytes[at] ^= 0x01;
+    std::fs::write(&seg, &bytes).unwrap();
+    let Err(err) = Database::open_with(dir.path(), no_background()) else {
+        panic!("a damaged mapped segment went unnoticed")
+    };
+    assert_eq!(err.kind(), ErrorKind::Corruption);
+    assert!(err.to_string().contains(".azs"), "{err}");
+}

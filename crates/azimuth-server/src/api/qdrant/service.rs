@@ -52,16 +52,30 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
         "# HELP collections_total number of collections\n# TYPE collections_total gauge\n",
     );
     out.push_str(&format!("collections_total {}\n", names.len()));
-    out.push_str("# HELP collection_points number of points per collection\n# TYPE collection_points gauge\n");
-    for n in names {
-        if let Ok(c) = s.db.collection(&n) {
+    let collections: Vec<(String, _)> = names
+        .into_iter()
+        .filter_map(|n| {
+            let c = s.db.collection(&n).ok()?;
             let label = n
                 .replace('\\', "\\\\")
                 .replace('"', "\\\"")
                 .replace('\n', "\\n");
+            Some((label, c))
+        })
+        .collect();
+    out.push_str("# HELP collection_points number of points per collection\n# TYPE collection_points gauge\n");
+    for (label, c) in &collections {
+        out.push_str(&format!(
+            "collection_points{{collection=\"{label}\"}} {}\n",
+            c.len()
+        ));
+    }
+    out.push_str("# HELP collection_dense_vector_bytes bytes of dense vectors held in memory or read through memory maps of segment files (on_disk vectors)\n# TYPE collection_dense_vector_bytes gauge\n");
+    for (label, c) in &collections {
+        let b = c.info().dense_bytes;
+        for (place, n) in [("memory", b.in_memory), ("mapped", b.mapped)] {
             out.push_str(&format!(
-                "collection_points{{collection=\"{label}\"}} {}\n",
-                c.len()
+                "collection_dense_vector_bytes{{collection=\"{label}\",place=\"{place}\"}} {n}\n"
             ));
         }
     }

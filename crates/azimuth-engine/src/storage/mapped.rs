@@ -1,0 +1,78 @@
+//! Read-only memory maps of sealed segment files, so dense columns of `on_disk` vectors are
+//! read from the page cache instead of living in the process's memory.
+//!
+//! Soundness rests on the file contract: a segment file is written once, fsynced and never
+//! modified or truncated afterwards (a deleted file's pages stay valid until the last map of
+//! it goes), and the data directory's `LOCK` keeps other Azimuth processes out. A third party
+//! writing into a live segment file is outside that contract, as it is for every database
+//! that maps its files.
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+use memmap2::{Advice, Mmap};
+
+/// A read-only mapping of a whole file.
+pub(crate) type FileMap = Arc<Mmap>;
+
+/// Maps `path` read-only.
+pub(crate) fn map(path: &Path) -> std::io::Result<FileMap> {
+    let file = File::open(path)?;
+    // SAFETY: see the module comment: segment files are immutable once written.
+    let map = unsafe { Mmap::map(&file) }?;
+    Ok(Arc::new(map))
+}
+
+/// Hints that `map` was read through once (its checksum) and will now be read at random:
+/// its pages leave this process's resident set (the page cache keeps them) and the kernel
+/// stops reading ahead. Hints only; a failure changes nothing.
+pub(crate) fn settle(map: &FileMap) {
+    // SAFETY: `DontNeed` on a read-only shared file mapping only drops the page-table
+    // entries; the next access faults the same bytes back in from the file.
+    let _ = unsafe { map.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
+    let _ = map.advise(Advice::Random);
+}
+
+/// `len` f32 values at byte offset `start` of a mapped file.
+#[derive(Clone)]
+pub(crate) struct MappedFloats {
+    map: FileMap,
+    start: usize,
+    len: usize,
+}
+
+impl MappedFloats {
+    /// The values, if they lie inside the mapping, are 4-byte aligned in memory and the
+    /// machine is little-endian (the file's byte order); `None` otherwise (the caller then
+    /// copies them).
+    pub fn new(map: &FileMap, start: usize, len: usize) -> Option<MappedFloats> {
+        let end = len.checked_mul(4)?.checked_add(start)?;
+        let fits = end <= map.len()
+            && (map.as_ptr() as usize + start).is_multiple_of(std::mem::align_of::<f32>())
+            && cfg!(target_endian = "little");
+        fits.then(|| MappedFloats {
+            map: Arc::clone(map),
+            start,
+            len,
+        })
+    }
+
+    pub fn as_slice(&self) -> &[f32] {
+        // SAFETY: `new` checked that the range is inside the mapping and aligned for f32;
+        // every bit pattern is a valid f32, and the mapping lives as long as `self`.
+        unsafe {
+            std::slice::from_raw_parts(self.map.as_ptr().add(self.start) as *const f32, self.len)
+        }
+    }
+}
+
+impl std::fmt::Debug for MappedFloats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "MappedFloats({} values at byte {})",
+            self.len, self.start
+        )
+    }
+}
