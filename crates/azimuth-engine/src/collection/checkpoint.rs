@@ -301,7 +301,8 @@ fn pick_merge(st: &State, config: &CollectionConfig) -> Vec<u64> {
 /// memory. A segment whose data something else holds (a graph build in flight) is left for
 /// a later checkpoint; so is one whose file cannot be mapped (it keeps working in memory).
 /// A column a segment predates (`vector_since`) is not the file's and is never mapped.
-fn place_columns(dir: &CollectionDir, st: &mut State, config: &CollectionConfig) {
+/// Runs after every manifest switch and after a settings update.
+pub(super) fn place_columns(dir: &CollectionDir, st: &mut State, config: &CollectionConfig) {
     let (mutable_id, unwritten) = (st.mutable_id, &st.unwritten);
     for (&id, seg) in st.segments.iter_mut() {
         if id == mutable_id || unwritten.contains(&id) {

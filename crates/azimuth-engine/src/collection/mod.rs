@@ -277,6 +277,10 @@ impl Collection {
             }
         }
         *self.config.write() = Arc::new(new);
+        if let Some(dir) = &self.dir {
+            // `on_disk` flags take effect at once: columns are mapped or copied back
+            checkpoint::place_columns(dir, &mut st, &self.config());
+        }
         drop(st);
         Ok(())
     }

@@ -1009,14 +1009,19 @@ fn on_disk_vectors_are_read_through_maps_of_the_segment_files() {
     assert_eq!(hit.id, PointId::Num(0));
     assert!((hit.score - 1.0).abs() < 1e-5);
 
-    // Turning `on_disk` off brings the rows back into memory at the next checkpoint.
+    // Turning `on_disk` off brings the rows back into memory, and on maps them again.
+    let current = searches(&disk, true);
     let mut cfg = (*disk.config()).clone();
     cfg.vectors.get_mut("").unwrap().on_disk = false;
-    disk.update_config(cfg).unwrap();
-    disk.flush().unwrap();
+    disk.update_config(cfg.clone()).unwrap();
     let b = disk.info().dense_bytes;
     assert_eq!(b.mapped, 0);
     assert!(b.in_memory >= all_bytes);
+    assert_eq!(searches(&disk, true), current);
+    cfg.vectors.get_mut("").unwrap().on_disk = true;
+    disk.update_config(cfg).unwrap();
+    assert_eq!(disk.info().dense_bytes.mapped, all_bytes);
+    assert_eq!(searches(&disk, true), current);
     drop(disk);
     drop(db);
 

@@ -1,6 +1,7 @@
 //! `azimuth bench --engine`: the same measurements through the database engine (an
 //! in-memory collection, indexed as the background indexer would), so filters, payload
-//! indexes and the exact-vs-graph planner are measured too.
+//! indexes and the exact-vs-graph planner are measured too. `--on-disk DIR` stores the
+//! collection in a directory with its vectors `on_disk` (read through memory maps).
 
 use std::io::BufRead;
 use std::path::Path;
@@ -23,6 +24,36 @@ pub(super) struct EngineIndex {
     filter: Option<Filter>,
     exact: bool,
     _db: Database,
+    /// Dropped last: removes an `--on-disk` collection's directory.
+    _dir: Option<RemoveOnDrop>,
+}
+
+/// A directory removed when dropped.
+struct RemoveOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// This process's resident memory from `/proc/self/status` (Linux): anonymous and
+/// file-backed (mapped files) parts.
+pub(super) fn resident_memory() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+    };
+    Some(format!(
+        "{:.0} MiB anonymous, {:.0} MiB of mapped files",
+        field("RssAnon:")?,
+        field("RssFile:")?
+    ))
 }
 
 impl Searcher for EngineIndex {
@@ -45,7 +76,7 @@ impl Searcher for EngineIndex {
 
     fn memory_bytes(&self) -> usize {
         let info = self.collection.info();
-        let vectors = info.points_count * self.collection.config().vectors[""].size * 4;
+        let vectors = info.dense_bytes.in_memory;
         // Quantized: codes + graph in RAM; the f32 rows are only read to rescore.
         if self.collection.config().quantization.is_some() {
             info.indexing.index_bytes
@@ -114,10 +145,27 @@ pub(super) fn build(
         "hnsw-binary" => Some(Quantization::Binary { always_ram: true }),
         _ => None,
     };
-    let db = Database::in_memory_with(DbOptions {
+    let options = DbOptions {
         background: false,
         ..Default::default()
-    });
+    };
+    let (db, dir) = match &a.on_disk {
+        Some(root) => {
+            config
+                .vectors
+                .entry(String::new())
+                .and_modify(|v| v.on_disk = true);
+            let dir = root.join(format!("azimuth-bench-{name}-{}", std::process::id()));
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir)
+                    .with_context(|| format!("removing {}", dir.display()))?;
+            }
+            let db = Database::open_with(&dir, options)
+                .with_context(|| format!("opening a database in {}", dir.display()))?;
+            (db, Some(RemoveOnDrop(dir)))
+        }
+        None => (Database::in_memory_with(options), None),
+    };
     let c = db.create_collection("bench", config)?;
     let bar = ProgressBar::new(base.rows as u64).with_message(format!("loading {name}"));
     for start in (0..base.rows).step_by(10_000) {
@@ -132,6 +180,9 @@ pub(super) fn build(
         bar.inc((end - start) as u64);
     }
     bar.finish_and_clear();
+    if dir.is_some() {
+        c.flush()?; // the rows go to a segment file, whose vectors are then mapped
+    }
     for spec in &a.payload_index {
         let (key, kind) = spec
             .split_once(':')
@@ -171,6 +222,7 @@ pub(super) fn build(
             filter,
             exact: name == "flat",
             _db: db,
+            _dir: dir,
         },
         build_s,
     ))

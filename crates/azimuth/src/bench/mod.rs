@@ -72,6 +72,12 @@ pub struct BenchArgs {
     /// build what repeated filters earn (a graph of the filter's rows), then measure.
     #[arg(long, requires = "filter")]
     pub repeated_filter: bool,
+    /// Run through the engine with each collection stored in a new directory under DIR
+    /// (removed afterwards) and its vectors `on_disk`: sealed vectors are read through
+    /// memory maps of the segment files. Implies --engine. (Engine runs print the
+    /// process's resident memory, anonymous and file-backed, after each sweep.)
+    #[arg(long, value_name = "DIR")]
+    pub on_disk: Option<PathBuf>,
 }
 
 /// An index under test.
@@ -271,7 +277,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         normalize(&mut base);
         normalize(&mut queries);
     }
-    let through_engine = a.engine || a.filter.is_some();
+    let through_engine = a.engine || a.filter.is_some() || a.on_disk.is_some();
     let payloads = match &a.payload {
         Some(p) => engine::payloads(p)?,
         None => Vec::new(),
@@ -417,6 +423,11 @@ pub fn run(a: &BenchArgs) -> Result<()> {
                     "{:>6} {:>8.4} {:>10.1} {:>9.3} {:>9.3}",
                     ef, m.recall, m.qps, m.mean_ms, m.p99_ms
                 );
+            }
+        }
+        if through_engine {
+            if let Some(rss) = engine::resident_memory() {
+                eprintln!("{name}: process resident memory after the sweep: {rss}");
             }
         }
         series.push(plot::Series {
