@@ -595,6 +595,46 @@ impl Segment {
         }
     }
 
+    /// The filter graphs built over vector `vector`, with their filters' keys.
+    pub fn filter_graphs_of(&self, vector: &str) -> Vec<(String, Arc<ValueGraph>)> {
+        let cache = self.filter_cache.lock();
+        cache
+            .iter()
+            .filter_map(|e| Some((e.key.clone(), e.graphs.get(vector)?.clone())))
+            .collect()
+    }
+
+    /// Remembers a filter graph read from a file: the filter `key`'s matching rows are the
+    /// graph's rows (they matched when it was built, and a sealed segment's payloads never
+    /// change; rows deleted since fail the caller's liveness check). Ignored while the
+    /// cache already holds `max_graphs` graphs or is full.
+    pub fn restore_filter_graph(
+        &mut self,
+        key: String,
+        vector: &str,
+        graph: Arc<ValueGraph>,
+        max_graphs: usize,
+    ) {
+        let rows = self.rows();
+        let cache = self.filter_cache.get_mut();
+        if cache.iter().map(|e| e.graphs.len()).sum::<usize>() >= max_graphs {
+            return;
+        }
+        if let Some(e) = cache.iter_mut().find(|e| e.key == key) {
+            e.graphs.insert(vector.to_string(), graph);
+            return;
+        }
+        if cache.len() >= FILTER_CACHE_ENTRIES {
+            return;
+        }
+        cache.push(FilterEntry {
+            key,
+            set: Arc::new(RowSet::from_rows(&graph.rows, rows)),
+            walks: BTreeMap::new(),
+            graphs: BTreeMap::from([(vector.to_string(), graph)]),
+        });
+    }
+
     /// Rows and bytes held by filter graphs (for collection info).
     pub fn filter_graph_stats(&self) -> (usize, usize, usize) {
         let cache = self.filter_cache.lock();

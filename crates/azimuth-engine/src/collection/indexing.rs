@@ -109,6 +109,11 @@ const FILTER_GRAPH_MAX_SHARE: f64 = 0.7;
 /// ...and the segment has fewer filter graphs than this (they hold links, not vectors:
 /// about `m` × 8 bytes per row each).
 const FILTER_GRAPHS_PER_SEGMENT: usize = 4;
+/// The entry of a value-graph file that holds the segment's filter graphs of that vector
+/// (graph keys are the filters' cache keys). Never a payload key's text (a key with
+/// characters outside the bare-key set is written quoted), and builds that do not know the
+/// entry skip it as a key that is not indexed.
+pub(super) const FILTER_GRAPHS_ENTRY: &str = "\u{0}filters";
 
 impl Collection {
     /// Does one step of pending indexing work (see the module docs). Returns whether it did
@@ -410,7 +415,7 @@ impl Collection {
 
     /// Writes the value graphs segment `segment` holds for vector `name` to its file, so a
     /// reopen loads them instead of building them again (nothing for in-memory
-    /// collections). The caller holds `graph_files`, so the file's position-based name
+    /// collections); its filter graphs go into the same file, under [`FILTER_GRAPHS_ENTRY`]. The caller holds `graph_files`, so the file's position-based name
     /// matches the vector list.
     fn write_value_graphs(&self, segment: u64, name: &str) -> Result<()> {
         let Some(dir) = &self.dir else {
@@ -425,7 +430,8 @@ impl Collection {
             let Some(seg) = st.segments.get(&segment) else {
                 return Ok(());
             };
-            seg.value_keys_done
+            let mut keys: Vec<_> = seg
+                .value_keys_done
                 .iter()
                 .filter(|(vector, _)| vector == name)
                 .map(|(_, key)| {
@@ -440,7 +446,15 @@ impl Collection {
                             .collect(),
                     }
                 })
-                .collect()
+                .collect();
+            let filters = seg.filter_graphs_of(name);
+            if !filters.is_empty() {
+                keys.push(StoredValueGraphs {
+                    key: FILTER_GRAPHS_ENTRY.to_string(),
+                    graphs: filters,
+                });
+            }
+            keys
         };
         dir.write_value_graphs(segment, vector_no, name, &keys)
     }
@@ -490,13 +504,20 @@ impl Collection {
         if build.control.is_cancelled() {
             return Ok(false);
         }
-        let st = self.state.read();
-        if let Some(seg) = st.segments.get(&segment) {
-            let graph = graph
-                .filter(|_| Arc::ptr_eq(&seg.data, &data))
-                .map(Arc::new);
-            seg.install_filter_graph(&work.key, &work.vector, graph);
+        let files = self.graph_files.lock();
+        let installed = {
+            let st = self.state.read();
+            st.segments.get(&segment).is_some_and(|seg| {
+                let graph = graph
+                    .filter(|_| Arc::ptr_eq(&seg.data, &data))
+                    .map(Arc::new);
+                seg.install_filter_graph(&work.key, &work.vector, graph)
+            })
+        };
+        if installed {
+            self.write_value_graphs(segment, &work.vector)?;
         }
+        drop(files);
         Ok(true)
     }
 }
@@ -704,6 +725,23 @@ pub(super) fn load_value_graphs(
         let wanted = ann::graph_params(ann::params_for(config, name)).sanitized();
         let full_scan = ann::full_scan_rows(config, name);
         for stored in keys {
+            if stored.key == FILTER_GRAPHS_ENTRY {
+                for (filter, g) in stored.graphs {
+                    let fits = g.hnsw().dim() == params.size
+                        && g.hnsw().metric() == metric
+                        && g.hnsw().params() == wanted
+                        && g.rows.last().is_some_and(|&r| (r as usize) < seg.rows());
+                    if fits {
+                        seg.restore_filter_graph(
+                            filter,
+                            name,
+                            Arc::new(g),
+                            FILTER_GRAPHS_PER_SEGMENT,
+                        );
+                    }
+                }
+                continue;
+            }
             let Ok(key) = JsonPath::parse(&stored.key) else {
                 continue;
             };

@@ -1053,3 +1053,51 @@ fn on_disk_vectors_are_read_through_maps_of_the_segment_files() {
     assert_eq!(err.kind(), ErrorKind::Corruption);
     assert!(err.to_string().contains(".azs"), "{err}");
 }
+
+#[test]
+fn filter_graphs_are_loaded_on_reopen() {
+    let mut rng = Rng(31);
+    let (data, queries) = data_and_queries(&mut rng, 8000, 80, 16);
+    let dir = tempfile::tempdir().unwrap();
+    let f = Filter::from_json(
+        &json!({"must_not": [{"key": "tag", "match": {"any": [0, 1, 2, 3, 4, 5]}}]}),
+    )
+    .unwrap();
+    let filtered = |c: &Collection| -> Vec<Vec<(PointId, f32)>> {
+        queries
+            .iter()
+            .map(|q| {
+                let mut req = SearchRequest::dense(q.clone(), 10);
+                req.filter = Some(f.clone());
+                c.search(&req)
+                    .unwrap()
+                    .into_iter()
+                    .map(|h| (h.id, h.score))
+                    .collect()
+            })
+            .collect()
+    };
+    let (graphs, before) = {
+        let db = Database::open_with(dir.path(), no_background()).unwrap();
+        let c = db
+            .create_collection("c", config(16, Distance::Dot, 1000))
+            .unwrap();
+        load(&c, &data, |i| payload(json!({"tag": i % 10})));
+        c.build_indexes().unwrap();
+        filtered(&c); // the walks that earn the filter its graph
+        c.build_indexes().unwrap();
+        let graphs = c.info().indexing.filter_graphs;
+        assert!(graphs.0 >= 1, "{graphs:?}");
+        (graphs, filtered(&c))
+    };
+    let db = Database::open_with(dir.path(), no_background()).unwrap();
+    let c = db.collection("c").unwrap();
+    assert_eq!(
+        c.info().indexing.filter_graphs,
+        graphs,
+        "the filter graphs were loaded"
+    );
+    let after = filtered(&c);
+    assert_eq!(before, after, "identical filtered results after reopening");
+    assert!(recall(&c, &queries, 10, |req| req.filter = Some(f.clone())) >= 0.95);
+}
