@@ -213,6 +213,14 @@ def vector_bytes(server) -> dict:
     return out
 
 
+def wait_mapped(server, name: str, expected: int, timeout: float = 30.0) -> None:
+    """Columns move to their maps at a checkpoint; the periodic one runs every few seconds."""
+    start = time.time()
+    while vector_bytes(server).get((name, "mapped")) != expected:
+        assert time.time() - start < timeout, vector_bytes(server)
+        time.sleep(0.2)
+
+
 def test_on_disk_vectors_are_mapped_and_survive_a_crash(start_server, tmp_path):
     """`on_disk=True` with int8 codes: sealed vectors are read through memory maps of the
     segment files (the codes and graph stay in memory), search keeps its recall, and after a
@@ -235,7 +243,7 @@ def test_on_disk_vectors_are_mapped_and_survive_a_crash(start_server, tmp_path):
     wait_green(client, name, N)
     assert client.get_collection(name).config.params.vectors.on_disk is True
     queries = data[N:]
-    assert vector_bytes(server)[(name, "mapped")] == N * 64 * 4
+    wait_mapped(server, name, N * 64 * 4)
     assert recall(client, name, queries) >= 0.95
     before = [[(p.id, p.score) for p in client.query_points(name, query=q.tolist(), limit=10).points] for q in queries]
 
@@ -243,6 +251,6 @@ def test_on_disk_vectors_are_mapped_and_survive_a_crash(start_server, tmp_path):
     server = server.restart()
     client = QdrantClient(url=server.url, timeout=60)
     wait_green(client, name, N)
-    assert vector_bytes(server)[(name, "mapped")] == N * 64 * 4
+    wait_mapped(server, name, N * 64 * 4)
     after = [[(p.id, p.score) for p in client.query_points(name, query=q.tolist(), limit=10).points] for q in queries]
     assert after == before

@@ -207,17 +207,32 @@ impl ValueGraph {
     }
 
     /// The best `k` accepted segment rows of `col` (the column the graph was built from;
-    /// `accept` takes segment rows), best first, scored like [`Hnsw::search`].
+    /// `accept` takes segment rows), best first, scored like [`Hnsw::search`]. With the
+    /// segment's quantized `codes` (its [`VectorGraph`]'s) the walk reads the codes of the
+    /// rows and rescores the best candidates from `col`, as the segment's graph does.
     pub fn search(
         &self,
         col: &DenseColumn,
         query: &[f32],
         k: usize,
         ef: usize,
+        (codes, qp): (Option<&Codes>, &QuantizationParams),
         accept: &dyn Fn(u32) -> bool,
     ) -> Vec<(u32, f32)> {
         if query.len() != col.dim || self.hnsw.dim() != col.dim {
             return Vec::new();
+        }
+        if let Some(codes) = codes.filter(|_| !qp.ignore) {
+            let params = QuantSearch {
+                ef,
+                oversampling: qp
+                    .oversampling
+                    .unwrap_or_else(|| codes.default_oversampling()),
+            };
+            let rescore = qp.rescore != Some(false);
+            return codes.0.search_subset(
+                &self.hnsw, &self.rows, &col.data, query, k, params, rescore, accept,
+            );
         }
         let metric = self.hnsw.metric();
         let q = Mapped {

@@ -179,6 +179,9 @@ pub(crate) struct Segment {
     pub value_graphs: BTreeMap<String, Arc<ValueGraph>>,
     /// (vector, key) pairs whose value graphs were built (or judged not worth it).
     pub value_keys_done: std::collections::BTreeSet<(String, JsonPath)>,
+    /// This sealed segment's file could not serve an `on_disk` column through a map (see
+    /// `checkpoint::place_columns`): its columns stay in memory.
+    pub unmappable: bool,
     /// Recently used filters' matching rows (sealed segments only: their payloads never
     /// change, and rows deleted since are excluded by the caller's liveness check), with
     /// how often each sent a search through the segment's graph and the graphs built for
@@ -312,6 +315,7 @@ impl Segment {
             graphs: BTreeMap::new(),
             value_graphs: BTreeMap::new(),
             value_keys_done: Default::default(),
+            unmappable: false,
             filter_cache: Mutex::new(Vec::new()),
             seal_at_bytes: 0,
         };

@@ -610,6 +610,32 @@ impl Codes {
         }
     }
 
+    /// [`Codes::search_rescored`] (or, without `rescore`, [`Codes::search_estimated`]) on a
+    /// graph over a subset of the rows: node `i` of `hnsw` is row `rows[i]` of the codes and
+    /// of `data`. `filter` and the results are in rows, not nodes.
+    #[allow(clippy::too_many_arguments)]
+    pub fn search_subset(
+        &self,
+        hnsw: &Hnsw,
+        rows: &[u32],
+        data: &[f32],
+        query: &[f32],
+        k: usize,
+        params: QuantSearch,
+        rescore: bool,
+        filter: &dyn Fn(u32) -> bool,
+    ) -> Vec<(u32, f32)> {
+        let run = |q: &dyn QueryDistance| {
+            let q = Subset { inner: q, rows };
+            subset_search(hnsw, &q, data, query, k, params, rescore, filter)
+        };
+        match self {
+            Codes::Int8(c) => run(&c.query(query)),
+            Codes::Binary(c) => run(&c.query(query)),
+            Codes::F16(c) => run(&c.query(query)),
+        }
+    }
+
     /// The best `k` by the codes' estimates alone (no rescoring), as `(row, score)` in the
     /// metric's natural units.
     pub fn search_estimated(
@@ -631,6 +657,63 @@ impl Codes {
             .map(|(r, d)| (r, if flip { -d } else { d }))
             .collect()
     }
+}
+
+/// Distances of `inner` (over rows) for the nodes of a graph over `rows`.
+struct Subset<'a> {
+    inner: &'a dyn QueryDistance,
+    rows: &'a [u32],
+}
+
+impl QueryDistance for Subset<'_> {
+    #[inline]
+    fn distance(&self, node: u32) -> f32 {
+        self.rows
+            .get(node as usize)
+            .map_or(f32::INFINITY, |&r| self.inner.distance(r))
+    }
+
+    #[inline]
+    fn prefetch(&self, node: u32) {
+        if let Some(&r) = self.rows.get(node as usize) {
+            self.inner.prefetch(r);
+        }
+    }
+}
+
+/// See [`Codes::search_subset`].
+#[allow(clippy::too_many_arguments)]
+fn subset_search(
+    hnsw: &Hnsw,
+    q: &Subset<'_>,
+    data: &[f32],
+    query: &[f32],
+    k: usize,
+    params: QuantSearch,
+    rescore_rows: bool,
+    filter: &dyn Fn(u32) -> bool,
+) -> Vec<(u32, f32)> {
+    let rows = q.rows;
+    let accept = |node: u32| rows.get(node as usize).is_some_and(|&r| filter(r));
+    let to_rows = |found: Vec<(u32, f32)>| -> Vec<(u32, f32)> {
+        found
+            .into_iter()
+            .filter_map(|(node, d)| Some((*rows.get(node as usize)?, d)))
+            .collect()
+    };
+    if !rescore_rows {
+        let flip = hnsw.metric() == Metric::Dot;
+        let found = to_rows(hnsw.search_by(q, k, params.ef.max(k), Some(&accept)));
+        return found
+            .into_iter()
+            .map(|(r, d)| (r, if flip { -d } else { d }))
+            .collect();
+    }
+    let want = ((k as f32 * params.oversampling.max(1.0)).ceil() as usize)
+        .max(k)
+        .min(params.ef.max(k));
+    let candidates = to_rows(hnsw.search_by(q, want, params.ef.max(want), Some(&accept)));
+    rescore(data, hnsw.dim(), hnsw.metric(), query, &candidates, k)
 }
 
 /// Walks `hnsw` with quantized distances `q`, then rescores the best `k · oversampling`
@@ -833,6 +916,50 @@ mod tests {
         }
         let recall = found as f32 / 1000.0;
         assert!(recall >= 0.95, "binary recall on tight clusters {recall}");
+    }
+
+    #[test]
+    fn codes_walk_graphs_of_a_subset_of_their_rows() {
+        // a graph over every third row, walked with codes over all rows: node i is row 3i
+        let dim = 48;
+        let mut base = data(6100, dim, 5);
+        let queries = base.split_off(6000 * dim);
+        let rows: Vec<u32> = (0..6000u32).filter(|r| r % 3 == 0).collect();
+        let subset: Vec<f32> = rows
+            .iter()
+            .flat_map(|&r| base[r as usize * dim..(r as usize + 1) * dim].to_vec())
+            .collect();
+        for metric in [Metric::Dot, Metric::L2Squared] {
+            let hnsw = Hnsw::build(&subset, dim, metric, HnswParams::default(), 2);
+            let codes = Codes::Int8(Int8Codes::encode(&base, dim, metric, 0.99));
+            let params = QuantSearch {
+                ef: 64,
+                oversampling: 3.0,
+            };
+            let odd = |r: u32| r % 2 == 1;
+            let mut found = 0;
+            for q in queries.chunks_exact(dim) {
+                let allowed: Vec<u32> = rows.iter().copied().filter(|&r| odd(r)).collect();
+                let truth: Vec<u32> = flat::search_rows(q, &base, dim, metric, 10, &allowed)
+                    .iter()
+                    .map(|h| h.0)
+                    .collect();
+                let got = codes.search_subset(&hnsw, &rows, &base, q, 10, params, true, &odd);
+                assert_eq!(got.len(), 10);
+                assert!(
+                    got.iter().all(|h| odd(h.0) && h.0 % 3 == 0),
+                    "rows, filtered"
+                );
+                let exact = flat::search_rows(q, &base, dim, metric, 10, &[got[0].0])[0].1;
+                assert!((got[0].1 - exact).abs() < 1e-4, "rescored exactly");
+                found += got.iter().filter(|h| truth.contains(&h.0)).count();
+                let estimated =
+                    codes.search_subset(&hnsw, &rows, &base, q, 10, params, false, &odd);
+                assert!(estimated.iter().all(|h| odd(h.0) && h.0 % 3 == 0));
+            }
+            let r = found as f32 / 1000.0;
+            assert!(r >= 0.95, "{metric:?}: recall {r}");
+        }
     }
 
     #[test]

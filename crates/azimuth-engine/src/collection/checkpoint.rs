@@ -54,6 +54,8 @@ impl Collection {
             && st.unwritten.is_empty()
             && wal.last_lsn() == st.last_lsn_at_manifest;
         if wal_gen_unchanged {
+            // a column left in place earlier (its segment was busy) moves now
+            place_columns(dir, st, &config);
             return Ok(());
         }
         if !st.unwritten.is_empty() {
@@ -148,9 +150,11 @@ impl Collection {
                 return Ok(()); // a checkpoint wrote (and listed) it meanwhile
             }
             dir.write_segment(id, &data)?; // on failure the next checkpoint writes it
+                                           // the segment is the data's only holder again before a checkpoint waiting for
+                                           // this lock lists the file (see `place_columns`)
+            drop(data);
             files.done.insert(id);
         }
-        drop(data); // the segment is the data's only holder again (see `place_columns`)
         let mut st = self.state.write();
         if st.unwritten.contains(&id) {
             self.checkpoint_locked(&mut st)?;
@@ -298,10 +302,12 @@ fn pick_merge(st: &State, config: &CollectionConfig) -> Vec<u64> {
 
 /// Puts the dense columns of sealed segments with files where the config wants them: those
 /// of `on_disk` vectors are read through a map of the segment file, the others are held in
-/// memory. A segment whose data something else holds (a graph build in flight) is left for
-/// a later checkpoint; so is one whose file cannot be mapped (it keeps working in memory).
+/// memory. A segment whose data something else holds (a search or graph build in flight)
+/// is left for a later checkpoint — every checkpoint runs this, the periodic one too, even
+/// when nothing was written. A segment whose file cannot serve a wanted column (a version 1
+/// file, a big-endian machine, a failed map) is marked and keeps the column in memory.
 /// A column a segment predates (`vector_since`) is not the file's and is never mapped.
-/// Runs after every manifest switch and after a settings update.
+/// Runs after every manifest switch, at every checkpoint, and after a settings update.
 pub(super) fn place_columns(dir: &CollectionDir, st: &mut State, config: &CollectionConfig) {
     let (mutable_id, unwritten) = (st.mutable_id, &st.unwritten);
     for (&id, seg) in st.segments.iter_mut() {
@@ -309,8 +315,10 @@ pub(super) fn place_columns(dir: &CollectionDir, st: &mut State, config: &Collec
             continue;
         }
         let in_file = |name: &str| config.vector_since.get(name).is_none_or(|&s| id >= s);
-        let wanted =
-            |name: &str| config.vectors.get(name).is_some_and(|p| p.on_disk) && in_file(name);
+        let unmappable = seg.unmappable;
+        let wanted = |name: &str| {
+            !unmappable && config.vectors.get(name).is_some_and(|p| p.on_disk) && in_file(name)
+        };
         let misplaced = |name: &str, col: &DenseColumn| col.data.is_mapped() != wanted(name);
         if !seg.data.dense.iter().any(|(n, c)| misplaced(n, c)) {
             continue;
@@ -319,6 +327,7 @@ pub(super) fn place_columns(dir: &CollectionDir, st: &mut State, config: &Collec
             continue;
         };
         let mut maps = Vec::new();
+        let mut failed = false;
         if data
             .dense
             .iter()
@@ -331,13 +340,18 @@ pub(super) fn place_columns(dir: &CollectionDir, st: &mut State, config: &Collec
                 col.data.to_mut(); // copied back into memory if it was mapped
                 continue;
             }
+            if col.data.is_mapped() {
+                continue;
+            }
             let found = maps
                 .iter()
                 .find(|(n, m)| n == name && m.as_slice().len() == col.data.len());
-            if let Some((_, m)) = found {
-                col.data = Floats::Mapped(m.clone());
+            match found {
+                Some((_, m)) => col.data = Floats::Mapped(m.clone()),
+                None => failed = true,
             }
         }
+        seg.unmappable |= failed;
     }
 }
 

@@ -522,13 +522,14 @@ fn graph_hits(
         return flat::search_rows(q, &col.data, col.dim, metric, how.k, &rows);
     }
     let accept = |r: u32| set.contains(r) && seg.is_live(r) && col.present[r as usize];
+    let codes = (g.codes.as_ref(), qp);
     if let Some(vg) = value_graph(seg, how.name, filter) {
-        return vg.search(col, q, how.k, ef, &accept);
+        return vg.search(col, q, how.k, ef, codes, &accept);
     }
     // a filter this segment keeps seeing has a graph of its matching rows (built by the
     // indexer once the walks below added up; see `indexing::filter_graph_work`)
     if let Some(fg) = filter_graph {
-        return fg.search(col, q, how.k, ef, &accept);
+        return fg.search(col, q, how.k, ef, codes, &accept);
     }
     seg.note_filter_walk(&set, how.name);
     g.search(col, q, how.k, ef, qp, Some(&accept))

@@ -11,7 +11,7 @@ use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
-use memmap2::{Advice, Mmap};
+use memmap2::Mmap;
 
 /// A read-only mapping of a whole file.
 pub(crate) type FileMap = Arc<Mmap>;
@@ -28,10 +28,15 @@ pub(crate) fn map(path: &Path) -> std::io::Result<FileMap> {
 /// its pages leave this process's resident set (the page cache keeps them) and the kernel
 /// stops reading ahead. Hints only; a failure changes nothing.
 pub(crate) fn settle(map: &FileMap) {
-    // SAFETY: `DontNeed` on a read-only shared file mapping only drops the page-table
-    // entries; the next access faults the same bytes back in from the file.
-    let _ = unsafe { map.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
-    let _ = map.advise(Advice::Random);
+    #[cfg(unix)]
+    {
+        // SAFETY: `DontNeed` on a read-only shared file mapping only drops the page-table
+        // entries; the next access faults the same bytes back in from the file.
+        let _ = unsafe { map.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
+        let _ = map.advise(memmap2::Advice::Random);
+    }
+    #[cfg(not(unix))]
+    let _ = map;
 }
 
 /// `len` f32 values at byte offset `start` of a mapped file.

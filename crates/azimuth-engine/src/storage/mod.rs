@@ -293,8 +293,10 @@ impl CollectionDir {
                 Error::io(&path, e)
             }
         };
-        if let Some(on_disk) = on_disk {
-            let map = mapped::map(&path).map_err(failed)?;
+        // a file that cannot be mapped (too many maps, a file system without mmap) is read
+        // into memory instead
+        if let Some(map) = on_disk.and_then(|_| mapped::map(&path).ok()) {
+            let on_disk = on_disk.unwrap_or(&|_| false);
             let data = segment_file::decode(&path, segment_file::Source::Mapped(&map, on_disk));
             mapped::settle(&map);
             return data;
@@ -303,8 +305,8 @@ impl CollectionDir {
         segment_file::decode(&path, segment_file::Source::Bytes(&data))
     }
 
-    /// The dense columns of segment `id`'s file (which this process wrote) as maps of the
-    /// file, by vector name; none for a version 1 file.
+    /// The dense columns of segment `id`'s file as maps of the file, by vector name; none for
+    /// a version 1 file. The file was checked when it was opened, or written by this process.
     pub fn map_dense_columns(&self, id: u64) -> Result<Vec<(String, mapped::MappedFloats)>> {
         let path = self.segment_path(id);
         let map = mapped::map(&path).map_err(|e| Error::io(&path, e))?;

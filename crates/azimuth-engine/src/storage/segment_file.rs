@@ -148,7 +148,9 @@ pub(crate) fn decode(path: &Path, source: Source<'_>) -> Result<SegmentData> {
         let h = dense_head(&mut d, rows, version)?;
         let n = h.values.len() / 4;
         let data = match map {
-            Some((m, on_disk)) if on_disk(h.name) => MappedFloats::new(m, h.start, n),
+            Some((m, on_disk)) if version >= 2 && on_disk(h.name) => {
+                MappedFloats::new(m, h.start, n)
+            }
             _ => None,
         };
         let data = match data {

@@ -1101,3 +1101,64 @@ fn filter_graphs_are_loaded_on_reopen() {
     assert_eq!(before, after, "identical filtered results after reopening");
     assert!(recall(&c, &queries, 10, |req| req.filter = Some(f.clone())) >= 0.95);
 }
+
+/// In a quantized collection, value graphs and filter graphs walk the segment's codes and
+/// rescore from the vectors, like the segment's graph: recall holds, and without rescoring
+/// the scores are the codes' estimates.
+#[test]
+fn value_and_filter_graphs_walk_the_quantized_codes() {
+    let path = shared_data().join("debian-minilm");
+    let base = npy::parse_f32(&std::fs::read(path.join("base.f16.npy")).unwrap()).unwrap();
+    let queries = npy::parse_f32(&std::fs::read(path.join("queries.f32.npy")).unwrap()).unwrap();
+    let data: Vec<Vec<f32>> = (0..6000).map(|i| base.row(i).to_vec()).collect();
+    let qs: Vec<Vec<f32>> = (0..80).map(|i| queries.row(i).to_vec()).collect();
+    let mut cfg = CollectionConfig::single(384, Distance::Cosine);
+    cfg.optimizer.indexing_threshold = 1000;
+    cfg.hnsw.full_scan_threshold = 150 * 384 * 4 / 1024;
+    cfg.quantization = Some(Quantization::Scalar {
+        quantile: Some(0.99),
+        always_ram: true,
+    });
+    let db = Database::in_memory_with(no_background());
+    let c = db.create_collection("q", cfg).unwrap();
+    load(&c, &data, |i| payload(json!({"tag": i % 10})));
+    c.build_indexes().unwrap();
+    c.create_payload_index("tag", FieldSchema::Integer, true)
+        .unwrap();
+    c.build_indexes().unwrap();
+    let value =
+        Filter::from_json(&json!({"must": [{"key": "tag", "match": {"value": 4}}]})).unwrap();
+    let repeated = Filter::from_json(
+        &json!({"must_not": [{"key": "tag", "match": {"any": [0, 1, 2, 3, 4, 5]}}]}),
+    )
+    .unwrap();
+    for q in &qs {
+        let mut req = SearchRequest::dense(q.clone(), 10);
+        req.filter = Some(repeated.clone());
+        c.search(&req).unwrap(); // earns the filter its graph
+    }
+    c.build_indexes().unwrap();
+    assert_eq!(c.info().indexing.filter_graphs.0, 1);
+    for f in [&value, &repeated] {
+        let r = recall(&c, &qs, 10, |req| req.filter = Some(f.clone()));
+        assert!(r >= 0.95, "{f:?}: recall {r}");
+        let mut estimated = 0;
+        for q in &qs[..20] {
+            let mut req = SearchRequest::dense(q.clone(), 10);
+            req.filter = Some(f.clone());
+            let exact: Vec<(PointId, f32)> = c
+                .search(&req)
+                .unwrap()
+                .into_iter()
+                .map(|h| (h.id, h.score))
+                .collect();
+            req.params.quantization.rescore = Some(false);
+            for h in c.search(&req).unwrap() {
+                if let Some((_, s)) = exact.iter().find(|(id, _)| *id == h.id) {
+                    estimated += usize::from((s - h.score).abs() > 1e-5);
+                }
+            }
+        }
+        assert!(estimated > 0, "{f:?}: the walk read the codes");
+    }
+}
