@@ -226,6 +226,10 @@ struct FilterEntry {
     walks: BTreeMap<String, u32>,
     /// Graphs over `set`'s rows, by vector name (see [`Segment::filter_graph_wanted`]).
     graphs: BTreeMap<String, Arc<ValueGraph>>,
+    /// `set` was computed from the filter. An entry restored from a file holds its graphs'
+    /// rows until the first lookup with the filter itself checks them (see
+    /// [`Segment::filter_lookup`]).
+    verified: bool,
 }
 
 /// A filter of a sealed segment that has earned a graph of its own: its key, the vector
@@ -505,7 +509,21 @@ impl Segment {
         let key = format!("{filter:?}");
         let mut cache = self.filter_cache.lock();
         if let Some(i) = cache.iter().position(|e| e.key == key) {
-            let hit = cache.remove(i);
+            let mut hit = cache.remove(i);
+            if !hit.verified {
+                // restored from a file: the graphs serve only if their rows still cover the
+                // filter's live matching rows (rows they hold beyond those must be deleted)
+                drop(cache);
+                let fresh = self.matching_rows(Some(filter));
+                hit.graphs.retain(|_, g| self.still_covers(&g.rows, &fresh));
+                hit.set = Arc::new(RowSet::from_rows(&fresh, self.rows()));
+                hit.verified = true;
+                cache = self.filter_cache.lock();
+                cache.retain(|e| e.key != key); // added by another search meanwhile
+                if cache.len() >= FILTER_CACHE_ENTRIES {
+                    cache.remove(0);
+                }
+            }
             let out = (
                 hit.set.clone(),
                 vector.and_then(|v| hit.graphs.get(v).cloned()),
@@ -527,6 +545,7 @@ impl Segment {
             set: set.clone(),
             walks: BTreeMap::new(),
             graphs: BTreeMap::new(),
+            verified: true,
         });
         (set, None)
     }
@@ -608,10 +627,11 @@ impl Segment {
             .collect()
     }
 
-    /// Remembers a filter graph read from a file: the filter `key`'s matching rows are the
-    /// graph's rows (they matched when it was built, and a sealed segment's payloads never
-    /// change; rows deleted since fail the caller's liveness check). Ignored while the
-    /// cache already holds `max_graphs` graphs or is full.
+    /// Remembers a filter graph read from a file for the filter whose cache key is `key`.
+    /// The entry is unverified: the first lookup with that filter computes its matching
+    /// rows and keeps the graph only if it still covers them (so a filter whose meaning or
+    /// rows changed since never walks a stale graph). Ignored while the cache already
+    /// holds `max_graphs` graphs or is full.
     pub fn restore_filter_graph(
         &mut self,
         key: String,
@@ -636,6 +656,7 @@ impl Segment {
             set: Arc::new(RowSet::from_rows(&graph.rows, rows)),
             walks: BTreeMap::new(),
             graphs: BTreeMap::from([(vector.to_string(), graph)]),
+            verified: false,
         });
     }
 
@@ -659,6 +680,30 @@ impl Segment {
             e.graphs.remove(name);
             e.walks.remove(name);
         }
+    }
+
+    /// Forgets every remembered filter and its graphs (a change of the vector list changes
+    /// what `has_vector` conditions match).
+    pub fn forget_filters(&mut self) {
+        self.filter_cache.get_mut().clear();
+    }
+
+    /// Whether a graph over `stored` rows (ascending) serves a set whose live rows are now
+    /// `now` (ascending): every row of `now` is in `stored`, and every row of `stored` not in
+    /// `now` is a row of this segment that was deleted.
+    pub fn still_covers(&self, stored: &[u32], now: &[u32]) -> bool {
+        let mut now = now.iter().peekable();
+        for &r in stored {
+            if r as usize >= self.rows() {
+                return false;
+            }
+            if now.peek() == Some(&&r) {
+                now.next();
+            } else if self.is_live(r) {
+                return false;
+            }
+        }
+        now.next().is_none()
     }
 
     /// Drops the value graphs built for payload key `key`.

@@ -505,11 +505,16 @@ impl Collection {
             return Ok(false);
         }
         let files = self.graph_files.lock();
+        // a settings update while this was building may have changed the parameters
+        let params_now = ann::params_for(&self.config(), &work.vector).clone();
+        let built_with = ann::params_for(&config, &work.vector);
+        let still_wanted =
+            (params_now.m, params_now.ef_construct) == (built_with.m, built_with.ef_construct);
         let installed = {
             let st = self.state.read();
             st.segments.get(&segment).is_some_and(|seg| {
                 let graph = graph
-                    .filter(|_| Arc::ptr_eq(&seg.data, &data))
+                    .filter(|_| still_wanted && Arc::ptr_eq(&seg.data, &data))
                     .map(Arc::new);
                 seg.install_filter_graph(&work.key, &work.vector, graph)
             })
@@ -765,7 +770,7 @@ pub(super) fn load_value_graphs(
                     && g.hnsw().dim() == params.size
                     && g.hnsw().metric() == metric
                     && g.hnsw().params() == wanted
-                    && still_covers(&g.rows, now, seg)
+                    && seg.still_covers(&g.rows, now)
             });
             let complete = groups.iter().all(|(graph_key, rows)| {
                 !value_graph_worth_it(rows.len(), seg.rows(), full_scan)
@@ -781,22 +786,4 @@ pub(super) fn load_value_graphs(
         }
     }
     Ok(())
-}
-
-/// Whether a value graph over `stored` rows (ascending) serves a value whose live rows are
-/// now `now` (ascending): every row of `now` is in `stored`, and every row of `stored` not
-/// in `now` is a row of the segment that was deleted.
-fn still_covers(stored: &[u32], now: &[u32], seg: &Segment) -> bool {
-    let mut now = now.iter().peekable();
-    for &r in stored {
-        if r as usize >= seg.rows() {
-            return false;
-        }
-        if now.peek() == Some(&&r) {
-            now.next();
-        } else if seg.is_live(r) {
-            return false;
-        }
-    }
-    now.next().is_none()
 }

@@ -140,6 +140,7 @@ impl Collection {
                 continue;
             }
             Arc::make_mut(&mut seg.data).fit_columns(seg.id, &new);
+            seg.forget_filters();
             for name in &deleted {
                 seg.forget_vector(name);
             }
