@@ -625,14 +625,35 @@ impl Codes {
         rescore: bool,
         filter: &dyn Fn(u32) -> bool,
     ) -> Vec<(u32, f32)> {
-        let run = |q: &dyn QueryDistance| {
-            let q = Subset { inner: q, rows };
-            subset_search(hnsw, &q, data, query, k, params, rescore, filter)
-        };
+        let (ask, keep) = ((data, query, k), (params, rescore, filter));
         match self {
-            Codes::Int8(c) => run(&c.query(query)),
-            Codes::Binary(c) => run(&c.query(query)),
-            Codes::F16(c) => run(&c.query(query)),
+            Codes::Int8(c) => subset_search(
+                hnsw,
+                &Subset {
+                    inner: c.query(query),
+                    rows,
+                },
+                ask,
+                keep,
+            ),
+            Codes::Binary(c) => subset_search(
+                hnsw,
+                &Subset {
+                    inner: c.query(query),
+                    rows,
+                },
+                ask,
+                keep,
+            ),
+            Codes::F16(c) => subset_search(
+                hnsw,
+                &Subset {
+                    inner: c.query(query),
+                    rows,
+                },
+                ask,
+                keep,
+            ),
         }
     }
 
@@ -660,12 +681,12 @@ impl Codes {
 }
 
 /// Distances of `inner` (over rows) for the nodes of a graph over `rows`.
-struct Subset<'a> {
-    inner: &'a dyn QueryDistance,
+struct Subset<'a, Q> {
+    inner: Q,
     rows: &'a [u32],
 }
 
-impl QueryDistance for Subset<'_> {
+impl<Q: QueryDistance> QueryDistance for Subset<'_, Q> {
     #[inline]
     fn distance(&self, node: u32) -> f32 {
         self.rows
@@ -681,17 +702,12 @@ impl QueryDistance for Subset<'_> {
     }
 }
 
-/// See [`Codes::search_subset`].
-#[allow(clippy::too_many_arguments)]
-fn subset_search(
+/// See [`Codes::search_subset`]: `(data, query, k)` and `(params, rescore, filter)`.
+fn subset_search<Q: QueryDistance>(
     hnsw: &Hnsw,
-    q: &Subset<'_>,
-    data: &[f32],
-    query: &[f32],
-    k: usize,
-    params: QuantSearch,
-    rescore_rows: bool,
-    filter: &dyn Fn(u32) -> bool,
+    q: &Subset<'_, Q>,
+    (data, query, k): (&[f32], &[f32], usize),
+    (params, rescore_rows, filter): (QuantSearch, bool, &dyn Fn(u32) -> bool),
 ) -> Vec<(u32, f32)> {
     let rows = q.rows;
     let accept = |node: u32| rows.get(node as usize).is_some_and(|&r| filter(r));
