@@ -135,6 +135,16 @@ impl SegmentData {
         self.ids.len()
     }
 
+    /// Releases the resident pages of the columns read through maps (see
+    /// [`MappedFloats::release`]).
+    pub fn release_mapped(&self) {
+        for col in self.dense.values() {
+            if let Floats::Mapped(m) = &col.data {
+                m.release();
+            }
+        }
+    }
+
     /// Gives segment `id`'s data exactly the columns of `config`, after vectors were added to
     /// or deleted from the collection: a column of a deleted vector goes; a vector the
     /// segment predates (`config.vector_since`) gets a column where no row has it, replacing

@@ -311,6 +311,7 @@ impl Collection {
             (p.m, p.ef_construct) == (hnsw_params.m, hnsw_params.ef_construct)
                 && ann::quantization_for(&now, name) == ann::quantization_for(&config, name)
         };
+        data.release_mapped(); // the build read every row
         match st.segments.get_mut(&segment) {
             Some(seg) if still_wanted && Arc::ptr_eq(&seg.data, &data) => {
                 seg.graphs.insert(name.to_string(), Arc::new(graph));

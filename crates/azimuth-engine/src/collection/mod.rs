@@ -178,6 +178,7 @@ impl Collection {
                 seg.create_index(key, *schema);
             }
             indexing::load_graphs(&dir, &config, &mut seg)?;
+            seg.data.release_mapped(); // the codes were built from every mapped row
             keep.push(ms.id);
             state.install(seg);
         }

@@ -63,6 +63,21 @@ impl MappedFloats {
         })
     }
 
+    /// Drops this range's pages from the process's resident set (the page cache keeps
+    /// them): after a pass over every row (building a graph or codes) only the rows later
+    /// searches touch come back. A hint; a failure changes nothing.
+    pub fn release(&self) {
+        #[cfg(unix)]
+        // SAFETY: as in `settle`: the mapping is read-only and shared; the range is inside it.
+        let _ = unsafe {
+            self.map.unchecked_advise_range(
+                memmap2::UncheckedAdvice::DontNeed,
+                self.start,
+                self.len * 4,
+            )
+        };
+    }
+
     pub fn as_slice(&self) -> &[f32] {
         // SAFETY: `new` checked that the range is inside the mapping and aligned for f32;
         // every bit pattern is a valid f32, and the mapping lives as long as `self`.

@@ -396,6 +396,11 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         } else {
             a.ef.clone()
         };
+        if through_engine {
+            if let Some(rss) = engine::resident_memory() {
+                eprintln!("{name}: process resident memory after the build: {rss}");
+            }
+        }
         if !a.json {
             println!(
                 "\n{name}{}: build {build_s:.2} s, memory {:.1} MiB",
