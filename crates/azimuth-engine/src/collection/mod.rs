@@ -325,6 +325,16 @@ impl Collection {
         self.len() == 0
     }
 
+    /// Drops the pages of vectors read through memory maps (`on_disk`) from the process's
+    /// resident set; the operating system's page cache keeps them until it needs the
+    /// memory, and the next read faults them back in. Nothing changes for vectors in memory.
+    pub fn release_mapped_memory(&self) {
+        let st = self.state.read();
+        for seg in st.segments.values() {
+            seg.data.release_mapped();
+        }
+    }
+
     pub fn info(&self) -> CollectionInfo {
         let st = self.state.read();
         let mut counts: BTreeMap<JsonPath, usize> = BTreeMap::new();

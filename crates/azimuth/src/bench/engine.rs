@@ -74,6 +74,10 @@ impl Searcher for EngineIndex {
         }
     }
 
+    fn release_cached(&self) {
+        self.collection.release_mapped_memory();
+    }
+
     fn memory_bytes(&self) -> usize {
         let info = self.collection.info();
         let vectors = info.dense_bytes.in_memory;

@@ -78,12 +78,19 @@ pub struct BenchArgs {
     /// process's resident memory, anonymous and file-backed, after each sweep.)
     #[arg(long, value_name = "DIR")]
     pub on_disk: Option<PathBuf>,
+    /// With --on-disk: before each ef sweep, release the mapped rows and drop the operating
+    /// system's page cache (Linux, as root: `sync`, then 1 into /proc/sys/vm/drop_caches),
+    /// so the sweep starts with every row on the disk.
+    #[arg(long, requires = "on_disk")]
+    pub drop_caches: bool,
 }
 
 /// An index under test.
 trait Searcher: Sync {
     fn search(&self, query: &[f32], k: usize, ef: usize) -> Vec<u32>;
     fn memory_bytes(&self) -> usize;
+    /// Lets go of cached pages before a cold measurement (engine collections on disk).
+    fn release_cached(&self) {}
 }
 
 struct Flat<'a> {
@@ -414,6 +421,10 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         }
         let mut points = Vec::new();
         for &ef in &efs {
+            if a.drop_caches {
+                index.release_cached();
+                drop_page_cache()?;
+            }
             let m = measure(index.as_ref(), &queries, &truth, a.k, ef, a.threads);
             points.push((m.recall, m.qps));
             if a.json {
@@ -454,4 +465,14 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Empties the operating system's page cache (Linux, as root).
+fn drop_page_cache() -> Result<()> {
+    let synced = std::process::Command::new("sync").status();
+    if !synced.is_ok_and(|s| s.success()) {
+        bail!("--drop-caches: `sync` failed");
+    }
+    std::fs::write("/proc/sys/vm/drop_caches", "1")
+        .context("--drop-caches: writing /proc/sys/vm/drop_caches needs Linux and root")
 }
