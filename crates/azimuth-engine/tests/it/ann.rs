@@ -997,6 +997,8 @@ fn on_disk_vectors_are_read_through_maps_of_the_segment_files() {
         "identical results after reopening"
     );
     assert_eq!(searches(&disk, true), exact);
+    disk.release_mapped_memory(); // pages leave the process; reads fault them back in
+    assert_eq!(searches(&disk, false), walked);
 
     // A write over a mapped row goes to the mutable segment (the file is never written).
     let moved = data[0].iter().map(|x| -x).collect::<Vec<f32>>();
