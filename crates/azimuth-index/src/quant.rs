@@ -627,33 +627,9 @@ impl Codes {
     ) -> Vec<(u32, f32)> {
         let (ask, keep) = ((data, query, k), (params, rescore, filter));
         match self {
-            Codes::Int8(c) => subset_search(
-                hnsw,
-                &Subset {
-                    inner: c.query(query),
-                    rows,
-                },
-                ask,
-                keep,
-            ),
-            Codes::Binary(c) => subset_search(
-                hnsw,
-                &Subset {
-                    inner: c.query(query),
-                    rows,
-                },
-                ask,
-                keep,
-            ),
-            Codes::F16(c) => subset_search(
-                hnsw,
-                &Subset {
-                    inner: c.query(query),
-                    rows,
-                },
-                ask,
-                keep,
-            ),
+            Codes::Int8(c) => subset_search(hnsw, c.query(query), rows, ask, keep),
+            Codes::Binary(c) => subset_search(hnsw, c.query(query), rows, ask, keep),
+            Codes::F16(c) => subset_search(hnsw, c.query(query), rows, ask, keep),
         }
     }
 
@@ -702,14 +678,16 @@ impl<Q: QueryDistance> QueryDistance for Subset<'_, Q> {
     }
 }
 
-/// See [`Codes::search_subset`]: `(data, query, k)` and `(params, rescore, filter)`.
+/// See [`Codes::search_subset`]: `inner` over rows, `(data, query, k)` and `(params,
+/// rescore, filter)`.
 fn subset_search<Q: QueryDistance>(
     hnsw: &Hnsw,
-    q: &Subset<'_, Q>,
+    inner: Q,
+    rows: &[u32],
     (data, query, k): (&[f32], &[f32], usize),
     (params, rescore_rows, filter): (QuantSearch, bool, &dyn Fn(u32) -> bool),
 ) -> Vec<(u32, f32)> {
-    let rows = q.rows;
+    let q = &Subset { inner, rows };
     let accept = |node: u32| rows.get(node as usize).is_some_and(|&r| filter(r));
     let to_rows = |found: Vec<(u32, f32)>| -> Vec<(u32, f32)> {
         found

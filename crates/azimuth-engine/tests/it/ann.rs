@@ -33,6 +33,17 @@ fn clustered(rng: &mut Rng, n: usize, dim: usize) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// The first `rows` base rows and `queries` queries of the debian-minilm set (384-d).
+fn minilm(rows: usize, queries: usize) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+    let path = shared_data().join("debian-minilm");
+    let base = npy::parse_f32(&std::fs::read(path.join("base.f16.npy")).unwrap()).unwrap();
+    let qs = npy::parse_f32(&std::fs::read(path.join("queries.f32.npy")).unwrap()).unwrap();
+    (
+        (0..rows).map(|i| base.row(i).to_vec()).collect(),
+        (0..queries).map(|i| qs.row(i).to_vec()).collect(),
+    )
+}
+
 /// A config whose segments are indexed from `threshold_rows` rows on.
 fn config(dim: usize, d: Distance, threshold_rows: usize) -> CollectionConfig {
     let mut c = CollectionConfig::single(dim, d);
@@ -62,6 +73,26 @@ fn load(c: &Collection, vectors: &[Vec<f32>], payload_of: impl Fn(usize) -> Payl
 
 fn ids(hits: &[ScoredPoint]) -> Vec<PointId> {
     hits.iter().map(|h| h.id.clone()).collect()
+}
+
+/// The top 10 `(id, score)` of each query, with `edit` applied to every request.
+fn scored(
+    c: &Collection,
+    queries: &[Vec<f32>],
+    edit: impl Fn(&mut SearchRequest),
+) -> Vec<Vec<(PointId, f32)>> {
+    queries
+        .iter()
+        .map(|q| {
+            let mut req = SearchRequest::dense(q.clone(), 10);
+            edit(&mut req);
+            c.search(&req)
+                .unwrap()
+                .into_iter()
+                .map(|h| (h.id, h.score))
+                .collect()
+        })
+        .collect()
 }
 
 /// Mean recall@k of `req` with graphs against the same request searched exactly.
@@ -224,16 +255,7 @@ fn bulk_load_ends_as_one_indexed_segment_and_reopens_without_rebuild() {
         assert_eq!(info.segments_count, 2, "merged into one sealed segment");
         assert_eq!(info.indexing.indexed_vectors, 5000);
         assert_eq!(info.indexing.calibration.len(), 1);
-        before = queries
-            .iter()
-            .map(|q| {
-                c.search(&SearchRequest::dense(q.clone(), 10))
-                    .unwrap()
-                    .into_iter()
-                    .map(|h| (h.id, h.score))
-                    .collect()
-            })
-            .collect();
+        before = scored(&c, &queries, |_| {});
     }
     let db = Database::open_with(dir.path(), no_background()).unwrap();
     let c = db.collection("c").unwrap();
@@ -243,16 +265,7 @@ fn bulk_load_ends_as_one_indexed_segment_and_reopens_without_rebuild() {
         "the graph was loaded, not rebuilt"
     );
     assert!(!info.indexing.pending);
-    let after: Vec<Vec<(PointId, f32)>> = queries
-        .iter()
-        .map(|q| {
-            c.search(&SearchRequest::dense(q.clone(), 10))
-                .unwrap()
-                .into_iter()
-                .map(|h| (h.id, h.score))
-                .collect()
-        })
-        .collect();
+    let after = scored(&c, &queries, |_| {});
     assert_eq!(before, after, "identical results after reopening");
     drop(c);
     drop(db);
@@ -262,15 +275,8 @@ fn bulk_load_ends_as_one_indexed_segment_and_reopens_without_rebuild() {
         .into_iter()
         .find(|p| p.extension().is_some_and(|e| e == "azg"))
         .expect("a graph file");
-    let mut bytes = std::fs::read(&graph).unwrap();
-    let at = bytes.len() / 2;
-    bytes[at] ^= 0x40;
-    std::fs::write(&graph, &bytes).unwrap();
-    let Err(err) = Database::open_with(dir.path(), no_background()) else {
-        panic!("a damaged graph file went unnoticed")
-    };
-    assert_eq!(err.kind(), ErrorKind::Corruption);
-    assert!(err.to_string().contains(".azg"), "{err}");
+    let middle = std::fs::metadata(&graph).unwrap().len() as isize / 2;
+    assert_damage_is_reported(dir.path(), &graph, middle, ".azg");
     std::fs::remove_file(&graph).unwrap();
     let db = Database::open_with(dir.path(), no_background()).unwrap();
     let c = db.collection("c").unwrap();
@@ -280,6 +286,24 @@ fn bulk_load_ends_as_one_indexed_segment_and_reopens_without_rebuild() {
     );
     c.build_indexes().unwrap();
     assert_eq!(c.info().indexing.indexed_vectors, 5000);
+}
+
+/// Flips a bit of `file` at byte `at` (from the end when negative) and checks that opening
+/// the database in `dir` refuses it as corruption naming a file ending in `ext`.
+fn assert_damage_is_reported(dir: &std::path::Path, file: &std::path::Path, at: isize, ext: &str) {
+    let mut bytes = std::fs::read(file).unwrap();
+    let at = if at < 0 {
+        bytes.len() - at.unsigned_abs()
+    } else {
+        at as usize
+    };
+    bytes[at] ^= 0x40;
+    std::fs::write(file, &bytes).unwrap();
+    let Err(err) = Database::open_with(dir, no_background()) else {
+        panic!("a damaged {ext} file went unnoticed")
+    };
+    assert_eq!(err.kind(), ErrorKind::Corruption);
+    assert!(err.to_string().contains(ext), "{err}");
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -357,12 +381,8 @@ fn target_recall_picks_ef_from_the_calibration() {
 /// Real embeddings: a 20,000-row subset of debian-minilm, 200 of its queries.
 #[test]
 fn indexed_search_keeps_recall_on_debian_minilm_subset() {
-    let path = shared_data().join("debian-minilm");
-    let base = npy::parse_f32(&std::fs::read(path.join("base.f16.npy")).unwrap()).unwrap();
-    let queries = npy::parse_f32(&std::fs::read(path.join("queries.f32.npy")).unwrap()).unwrap();
     let n = 20_000;
-    let data: Vec<Vec<f32>> = (0..n).map(|i| base.row(i).to_vec()).collect();
-    let qs: Vec<Vec<f32>> = (0..200).map(|i| queries.row(i).to_vec()).collect();
+    let (data, qs) = minilm(n, 200);
     let db = Database::in_memory_with(no_background());
     let mut cfg = CollectionConfig::single(384, Distance::Cosine);
     cfg.optimizer.indexing_threshold = 1000;
@@ -379,11 +399,7 @@ fn indexed_search_keeps_recall_on_debian_minilm_subset() {
 /// stays ≥ 0.95 at the default ef, before and after reopening (codes are rebuilt on load).
 #[test]
 fn quantized_search_with_rescoring_keeps_recall() {
-    let path = shared_data().join("debian-minilm");
-    let base = npy::parse_f32(&std::fs::read(path.join("base.f16.npy")).unwrap()).unwrap();
-    let queries = npy::parse_f32(&std::fs::read(path.join("queries.f32.npy")).unwrap()).unwrap();
-    let data: Vec<Vec<f32>> = (0..10_000).map(|i| base.row(i).to_vec()).collect();
-    let qs: Vec<Vec<f32>> = (0..100).map(|i| queries.row(i).to_vec()).collect();
+    let (data, qs) = minilm(10_000, 100);
     for quantization in [
         Quantization::Scalar {
             quantile: Some(0.99),
@@ -480,20 +496,7 @@ fn value_graphs_are_loaded_on_reopen() {
         .filter(|i| i % 10 == 4 && i % 7 == 0)
         .map(PointId::Num)
         .collect();
-    let filtered = |c: &Collection| -> Vec<Vec<(PointId, f32)>> {
-        queries
-            .iter()
-            .map(|q| {
-                let mut req = SearchRequest::dense(q.clone(), 10);
-                req.filter = Some(f.clone());
-                c.search(&req)
-                    .unwrap()
-                    .into_iter()
-                    .map(|h| (h.id, h.score))
-                    .collect()
-            })
-            .collect()
-    };
+    let filtered = |c: &Collection| scored(c, &queries, |req| req.filter = Some(f.clone()));
     let (graph_bytes, before) = {
         let db = Database::open_with(dir.path(), no_background()).unwrap();
         let (c, graph_bytes) = tagged_with_value_graphs(&db, &data);
@@ -557,15 +560,8 @@ fn value_graphs_are_loaded_on_reopen() {
         assert!(!c.info().indexing.pending, "rebuilt value graphs loaded");
     }
     let file = azv(dir.path()).pop().expect("a value-graph file");
-    let mut bytes = std::fs::read(&file).unwrap();
-    let at = bytes.len() / 2;
-    bytes[at] ^= 0x40;
-    std::fs::write(&file, &bytes).unwrap();
-    let Err(err) = Database::open_with(dir.path(), no_background()) else {
-        panic!("a damaged value-graph file went unnoticed")
-    };
-    assert_eq!(err.kind(), ErrorKind::Corruption);
-    assert!(err.to_string().contains(".azv"), "{err}");
+    let middle = std::fs::metadata(&file).unwrap().len() as isize / 2;
+    assert_damage_is_reported(dir.path(), &file, middle, ".azv");
 }
 
 #[test]
@@ -927,11 +923,7 @@ fn has_id_searches_look_rows_up_and_match_a_full_ranking() {
 
 #[test]
 fn on_disk_vectors_are_read_through_maps_of_the_segment_files() {
-    let path = shared_data().join("debian-minilm");
-    let base = npy::parse_f32(&std::fs::read(path.join("base.f16.npy")).unwrap()).unwrap();
-    let queries = npy::parse_f32(&std::fs::read(path.join("queries.f32.npy")).unwrap()).unwrap();
-    let data: Vec<Vec<f32>> = (0..6000).map(|i| base.row(i).to_vec()).collect();
-    let qs: Vec<Vec<f32>> = (0..60).map(|i| queries.row(i).to_vec()).collect();
+    let (data, qs) = minilm(6000, 60);
     let all_bytes = 6000 * 384 * 4;
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = CollectionConfig::single(384, Distance::Cosine);
@@ -940,19 +932,7 @@ fn on_disk_vectors_are_read_through_maps_of_the_segment_files() {
         quantile: Some(0.99),
         always_ram: true,
     });
-    let searches = |c: &Collection, exact: bool| -> Vec<Vec<(PointId, f32)>> {
-        qs.iter()
-            .map(|q| {
-                let mut req = SearchRequest::dense(q.clone(), 10);
-                req.params.exact = exact;
-                c.search(&req)
-                    .unwrap()
-                    .into_iter()
-                    .map(|h| (h.id, h.score))
-                    .collect()
-            })
-            .collect()
-    };
+    let searches = |c: &Collection, exact: bool| scored(c, &qs, |req| req.params.exact = exact);
     let (walked, exact) = {
         let db = Database::open_with(dir.path(), no_background()).unwrap();
         let ram = db.create_collection("ram", cfg.clone()).unwrap();
@@ -1045,15 +1025,7 @@ fn on_disk_vectors_are_read_through_maps_of_the_segment_files() {
         .into_iter()
         .find(|p| p.extension().is_some_and(|e| e == "azs"))
         .expect("a segment file");
-    let mut bytes = std::fs::read(&seg).unwrap();
-    let at = bytes.len() - 200;
-    bytes[at] ^= 0x01;
-    std::fs::write(&seg, &bytes).unwrap();
-    let Err(err) = Database::open_with(dir.path(), no_background()) else {
-        panic!("a damaged mapped segment went unnoticed")
-    };
-    assert_eq!(err.kind(), ErrorKind::Corruption);
-    assert!(err.to_string().contains(".azs"), "{err}");
+    assert_damage_is_reported(dir.path(), &seg, -200, ".azs");
 }
 
 #[test]
@@ -1065,20 +1037,7 @@ fn filter_graphs_are_loaded_on_reopen() {
         &json!({"must_not": [{"key": "tag", "match": {"any": [0, 1, 2, 3, 4, 5]}}]}),
     )
     .unwrap();
-    let filtered = |c: &Collection| -> Vec<Vec<(PointId, f32)>> {
-        queries
-            .iter()
-            .map(|q| {
-                let mut req = SearchRequest::dense(q.clone(), 10);
-                req.filter = Some(f.clone());
-                c.search(&req)
-                    .unwrap()
-                    .into_iter()
-                    .map(|h| (h.id, h.score))
-                    .collect()
-            })
-            .collect()
-    };
+    let filtered = |c: &Collection| scored(c, &queries, |req| req.filter = Some(f.clone()));
     let (graphs, before) = {
         let db = Database::open_with(dir.path(), no_background()).unwrap();
         let c = db
@@ -1109,11 +1068,7 @@ fn filter_graphs_are_loaded_on_reopen() {
 /// the scores are the codes' estimates.
 #[test]
 fn value_and_filter_graphs_walk_the_quantized_codes() {
-    let path = shared_data().join("debian-minilm");
-    let base = npy::parse_f32(&std::fs::read(path.join("base.f16.npy")).unwrap()).unwrap();
-    let queries = npy::parse_f32(&std::fs::read(path.join("queries.f32.npy")).unwrap()).unwrap();
-    let data: Vec<Vec<f32>> = (0..6000).map(|i| base.row(i).to_vec()).collect();
-    let qs: Vec<Vec<f32>> = (0..80).map(|i| queries.row(i).to_vec()).collect();
+    let (data, qs) = minilm(6000, 80);
     let mut cfg = CollectionConfig::single(384, Distance::Cosine);
     cfg.optimizer.indexing_threshold = 1000;
     cfg.hnsw.full_scan_threshold = 150 * 384 * 4 / 1024;
