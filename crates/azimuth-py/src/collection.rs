@@ -580,6 +580,8 @@ impl Collection {
             calibration.set_item(name, table.clone())?;
         }
         d.set_item("recall_calibration", calibration)?;
+        d.set_item("vector_bytes_in_memory", info.dense_bytes.in_memory)?;
+        d.set_item("vector_bytes_mapped", info.dense_bytes.mapped)?;
         Ok(d)
     }
 

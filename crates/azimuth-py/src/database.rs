@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 
-use azimuth_engine::{CollectionConfig, Error, DEFAULT_VECTOR};
+use azimuth_engine::{CollectionConfig, Error, Quantization, DEFAULT_VECTOR};
 use parking_lot::{Mutex, RwLock};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
@@ -115,8 +115,10 @@ impl Database {
 impl Database {
     /// Creates a collection of `dim`-dimensional vectors compared by `metric` ("cosine",
     /// "dot", "euclid" or "manhattan"). `m`, `ef_construct` and `full_scan_threshold` tune
-    /// the HNSW index. Raises `AlreadyExists` if the name is taken.
-    #[pyo3(signature = (name, dim, metric = "cosine", *, m = None, ef_construct = None, full_scan_threshold = None))]
+    /// the HNSW index; `quantization` ("int8" or "binary") makes searches walk compact codes
+    /// and rescore from the vectors; `on_disk=True` reads sealed vectors from the segment
+    /// files through memory maps. Raises `AlreadyExists` if the name is taken.
+    #[pyo3(signature = (name, dim, metric = "cosine", *, m = None, ef_construct = None, full_scan_threshold = None, quantization = None, on_disk = false))]
     #[allow(clippy::too_many_arguments)]
     fn create_collection(
         &self,
@@ -127,8 +129,11 @@ impl Database {
         m: Option<i64>,
         ef_construct: Option<i64>,
         full_scan_threshold: Option<i64>,
+        quantization: Option<&str>,
+        on_disk: bool,
     ) -> PyResult<Collection> {
-        let config = collection_config(py, dim, metric, m, ef_construct, full_scan_threshold)?;
+        let hnsw = (m, ef_construct, full_scan_threshold);
+        let config = collection_config(py, dim, metric, hnsw, quantization, on_disk)?;
         let inner = py
             .detach(|| self.shared.with(|db| db.create_collection(name, config)))
             .map_err(to_py(py))?;
@@ -145,7 +150,7 @@ impl Database {
 
     /// The collection called `name`, created with these settings if it does not exist. An
     /// existing collection must have the same `dim` and `metric` (else `InvalidInput`).
-    #[pyo3(signature = (name, dim, metric = "cosine", *, m = None, ef_construct = None, full_scan_threshold = None))]
+    #[pyo3(signature = (name, dim, metric = "cosine", *, m = None, ef_construct = None, full_scan_threshold = None, quantization = None, on_disk = false))]
     #[allow(clippy::too_many_arguments)]
     fn get_or_create_collection(
         &self,
@@ -156,8 +161,11 @@ impl Database {
         m: Option<i64>,
         ef_construct: Option<i64>,
         full_scan_threshold: Option<i64>,
+        quantization: Option<&str>,
+        on_disk: bool,
     ) -> PyResult<Collection> {
-        let config = collection_config(py, dim, metric, m, ef_construct, full_scan_threshold)?;
+        let hnsw = (m, ef_construct, full_scan_threshold);
+        let config = collection_config(py, dim, metric, hnsw, quantization, on_disk)?;
         let want = config.vectors[DEFAULT_VECTOR].clone();
         let inner = py
             .detach(|| {
@@ -271,9 +279,9 @@ fn collection_config(
     py: Python<'_>,
     dim: i64,
     metric_name: &str,
-    m: Option<i64>,
-    ef_construct: Option<i64>,
-    full_scan_threshold: Option<i64>,
+    (m, ef_construct, full_scan_threshold): (Option<i64>, Option<i64>, Option<i64>),
+    quantization: Option<&str>,
+    on_disk: bool,
 ) -> PyResult<CollectionConfig> {
     if dim < 1 || dim > azimuth_engine::MAX_DIM as i64 {
         return Err(invalid(
@@ -287,6 +295,23 @@ fn collection_config(
     let distance = metric(py, metric_name)?;
     let mut config = CollectionConfig::single(dim as usize, distance);
     config.hnsw = hnsw(py, m, ef_construct, full_scan_threshold)?;
+    config.quantization = match quantization {
+        None => None,
+        Some("int8") => Some(Quantization::Scalar {
+            quantile: None,
+            always_ram: true,
+        }),
+        Some("binary") => Some(Quantization::Binary { always_ram: true }),
+        Some(other) => {
+            return Err(invalid(
+                py,
+                format!("quantization must be \"int8\", \"binary\" or None, got {other:?}"),
+            ))
+        }
+    };
+    if let Some(v) = config.vectors.get_mut(DEFAULT_VECTOR) {
+        v.on_disk = on_disk;
+    }
     Ok(config)
 }
 

@@ -322,6 +322,11 @@ impl Collection {
                 }
             }
         }
+        // this build held the segment's data; its columns may move to their maps now
+        drop(data);
+        if let Some(dir) = &self.dir {
+            super::checkpoint::place_columns(dir, &mut st, &now);
+        }
         drop(files);
         Ok(true)
     }

@@ -49,10 +49,14 @@ class Database:
         m: Optional[int] = None,
         ef_construct: Optional[int] = None,
         full_scan_threshold: Optional[int] = None,
+        quantization: Optional[Literal["int8", "binary"]] = None,
+        on_disk: bool = False,
     ) -> Collection:
         """Creates a collection of ``dim``-dimensional vectors compared by ``metric``
         (``"l2"``, ``"ip"`` and ``"l1"`` are accepted as aliases). ``m``, ``ef_construct``
-        and ``full_scan_threshold`` tune the HNSW index. Raises ``AlreadyExists``."""
+        and ``full_scan_threshold`` tune the HNSW index; ``quantization`` makes searches
+        walk int8 or 1-bit codes and rescore from the vectors; ``on_disk=True`` reads sealed
+        vectors from the segment files through memory maps. Raises ``AlreadyExists``."""
     def get_collection(self, name: str) -> Collection:
         """The collection ``name`` (or an alias of it). Raises ``NotFound`` (a ``KeyError``)."""
     def get_or_create_collection(
@@ -64,9 +68,11 @@ class Database:
         m: Optional[int] = None,
         ef_construct: Optional[int] = None,
         full_scan_threshold: Optional[int] = None,
+        quantization: Optional[Literal["int8", "binary"]] = None,
+        on_disk: bool = False,
     ) -> Collection:
-        """The collection ``name``, created if missing; an existing one must have the same
-        ``dim`` and ``metric`` (else ``InvalidInput``)."""
+        """The collection ``name``, created if missing (the options apply then); an existing
+        one must have the same ``dim`` and ``metric`` (else ``InvalidInput``)."""
     def list_collections(self) -> list[str]:
         """Names of all collections, sorted."""
     def drop_collection(self, name: str, *, missing_ok: bool = False) -> bool:
@@ -202,7 +208,7 @@ class Collection:
     def info(self) -> dict[str, Any]:
         """name, dim, metric, points_count, segments_count, payload_schema, and the ANN
         index: indexed_vectors, indexing_pending, recall_calibration ({vector: [(ef,
-        recall@10), ...]})."""
+        recall@10), ...]}); vector_bytes_in_memory and vector_bytes_mapped (``on_disk``)."""
     def build_index(self) -> None:
         """Builds the ANN index now instead of waiting for the background indexer (which
         starts once writes pause for a second)."""
