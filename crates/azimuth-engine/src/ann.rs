@@ -44,6 +44,17 @@ impl Codes {
         Some(Codes(codes))
     }
 
+    /// The walk's beam width and rescoring width for `qp` (its oversampling, else this kind
+    /// of codes' default).
+    fn search_params(&self, ef: usize, qp: &QuantizationParams) -> QuantSearch {
+        QuantSearch {
+            ef,
+            oversampling: qp
+                .oversampling
+                .unwrap_or_else(|| self.default_oversampling()),
+        }
+    }
+
     /// Candidates rescored per result when the request does not say.
     fn default_oversampling(&self) -> f32 {
         match self.0 {
@@ -97,12 +108,7 @@ impl VectorGraph {
         let Some(codes) = self.codes.as_ref().filter(|_| !qp.ignore) else {
             return self.hnsw.search(&col.data, query, k, ef, filter);
         };
-        let params = QuantSearch {
-            ef,
-            oversampling: qp
-                .oversampling
-                .unwrap_or_else(|| codes.default_oversampling()),
-        };
+        let params = codes.search_params(ef, qp);
         if qp.rescore == Some(false) {
             return codes.0.search_estimated(&self.hnsw, query, k, ef, filter);
         }
@@ -223,12 +229,7 @@ impl ValueGraph {
             return Vec::new();
         }
         if let Some(codes) = codes.filter(|_| !qp.ignore) {
-            let params = QuantSearch {
-                ef,
-                oversampling: qp
-                    .oversampling
-                    .unwrap_or_else(|| codes.default_oversampling()),
-            };
+            let params = codes.search_params(ef, qp);
             let rescore = qp.rescore != Some(false);
             return codes.0.search_subset(
                 &self.hnsw, &self.rows, &col.data, query, k, params, rescore, accept,

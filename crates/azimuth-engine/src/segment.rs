@@ -383,12 +383,10 @@ impl Segment {
         for (name, col) in data.dense.iter_mut() {
             match vectors.get(name) {
                 Some(Vector::Dense(v)) => {
-                    grow_column(
-                        col.data.to_mut(),
-                        v.len(),
-                        (self.seal_at_bytes / 4).saturating_mul(col.dim) / all_dims,
-                    );
-                    col.data.to_mut().extend_from_slice(v);
+                    let target = (self.seal_at_bytes / 4).saturating_mul(col.dim) / all_dims;
+                    let values = col.data.to_mut();
+                    grow_column(values, v.len(), target);
+                    values.extend_from_slice(v);
                     col.present.push(true);
                     self.bytes += v.len() * 4;
                 }

@@ -648,12 +648,25 @@ impl Codes {
             Codes::Binary(c) => hnsw.search_by(&c.query(query), k, ef, filter),
             Codes::F16(c) => hnsw.search_by(&c.query(query), k, ef, filter),
         };
-        let flip = hnsw.metric() == Metric::Dot;
-        found
-            .into_iter()
-            .map(|(r, d)| (r, if flip { -d } else { d }))
-            .collect()
+        natural_units(hnsw.metric(), found)
     }
+}
+
+/// Walk distances (smaller is closer) as scores in `metric`'s natural units.
+fn natural_units(metric: Metric, found: Vec<(u32, f32)>) -> Vec<(u32, f32)> {
+    let flip = metric == Metric::Dot;
+    found
+        .into_iter()
+        .map(|(r, d)| (r, if flip { -d } else { d }))
+        .collect()
+}
+
+/// Candidates a walk collects for rescoring: `k × oversampling`, at least `k`, at most the
+/// beam width.
+fn rescore_width(k: usize, params: QuantSearch) -> usize {
+    ((k as f32 * params.oversampling.max(1.0)).ceil() as usize)
+        .max(k)
+        .min(params.ef.max(k))
 }
 
 /// Distances of `inner` (over rows) for the nodes of a graph over `rows`.
@@ -696,16 +709,10 @@ fn subset_search<Q: QueryDistance>(
             .collect()
     };
     if !rescore_rows {
-        let flip = hnsw.metric() == Metric::Dot;
         let found = to_rows(hnsw.search_by(q, k, params.ef.max(k), Some(&accept)));
-        return found
-            .into_iter()
-            .map(|(r, d)| (r, if flip { -d } else { d }))
-            .collect();
+        return natural_units(hnsw.metric(), found);
     }
-    let want = ((k as f32 * params.oversampling.max(1.0)).ceil() as usize)
-        .max(k)
-        .min(params.ef.max(k));
+    let want = rescore_width(k, params);
     let candidates = to_rows(hnsw.search_by(q, want, params.ef.max(want), Some(&accept)));
     rescore(data, hnsw.dim(), hnsw.metric(), query, &candidates, k)
 }
@@ -722,9 +729,7 @@ pub fn search_rescored<Q: QueryDistance>(
     params: QuantSearch,
     filter: Option<&dyn Fn(u32) -> bool>,
 ) -> Vec<(u32, f32)> {
-    let want = ((k as f32 * params.oversampling.max(1.0)).ceil() as usize)
-        .max(k)
-        .min(params.ef.max(k));
+    let want = rescore_width(k, params);
     let candidates = hnsw.search_by(q, want, params.ef.max(want), filter);
     rescore(data, hnsw.dim(), hnsw.metric(), query, &candidates, k)
 }

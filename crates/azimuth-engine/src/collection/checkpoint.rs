@@ -149,9 +149,10 @@ impl Collection {
             if files.taken.remove(&id) {
                 return Ok(()); // a checkpoint wrote (and listed) it meanwhile
             }
-            dir.write_segment(id, &data)?; // on failure the next checkpoint writes it
-                                           // the segment is the data's only holder again before a checkpoint waiting for
-                                           // this lock lists the file (see `place_columns`)
+            // on failure the next checkpoint writes it
+            dir.write_segment(id, &data)?;
+            // the segment is the data's only holder again before a checkpoint waiting for
+            // this lock lists the file (see `place_columns`)
             drop(data);
             files.done.insert(id);
         }

@@ -421,8 +421,9 @@ impl Collection {
 
     /// Writes the value graphs segment `segment` holds for vector `name` to its file, so a
     /// reopen loads them instead of building them again (nothing for in-memory
-    /// collections); its filter graphs go into the same file, under [`FILTER_GRAPHS_ENTRY`]. The caller holds `graph_files`, so the file's position-based name
-    /// matches the vector list.
+    /// collections); its filter graphs go into the same file, under [`FILTER_GRAPHS_ENTRY`].
+    /// The caller holds `graph_files`, so the file's position-based name matches the
+    /// vector list.
     fn write_value_graphs(&self, segment: u64, name: &str) -> Result<()> {
         let Some(dir) = &self.dir else {
             return Ok(());
@@ -512,10 +513,12 @@ impl Collection {
         }
         let files = self.graph_files.lock();
         // a settings update while this was building may have changed the parameters
-        let params_now = ann::params_for(&self.config(), &work.vector).clone();
-        let built_with = ann::params_for(&config, &work.vector);
-        let still_wanted =
-            (params_now.m, params_now.ef_construct) == (built_with.m, built_with.ef_construct);
+        let now = self.config();
+        let (a, b) = (
+            ann::params_for(&now, &work.vector),
+            ann::params_for(&config, &work.vector),
+        );
+        let still_wanted = (a.m, a.ef_construct) == (b.m, b.ef_construct);
         let installed = {
             let st = self.state.read();
             st.segments.get(&segment).is_some_and(|seg| {
@@ -734,14 +737,18 @@ pub(super) fn load_value_graphs(
         }
         let metric = ann::metric_for(params.distance);
         let wanted = ann::graph_params(ann::params_for(config, name)).sanitized();
+        // built for this vector's space with its current parameters
+        let current = |g: &ann::ValueGraph| {
+            g.hnsw().dim() == params.size
+                && g.hnsw().metric() == metric
+                && g.hnsw().params() == wanted
+        };
         let full_scan = ann::full_scan_rows(config, name);
         for stored in keys {
             if stored.key == FILTER_GRAPHS_ENTRY {
                 for (filter, g) in stored.graphs {
-                    let fits = g.hnsw().dim() == params.size
-                        && g.hnsw().metric() == metric
-                        && g.hnsw().params() == wanted
-                        && g.rows.last().is_some_and(|&r| (r as usize) < seg.rows());
+                    let fits =
+                        current(&g) && g.rows.last().is_some_and(|&r| (r as usize) < seg.rows());
                     if fits {
                         seg.restore_filter_graph(
                             filter,
@@ -772,11 +779,7 @@ pub(super) fn load_value_graphs(
             let fits = stored.graphs.iter().all(|(graph_key, g)| {
                 // a value whose rows were all deleted since has no group now
                 let now = groups.get(graph_key).copied().unwrap_or(&[]);
-                graph_key.starts_with(&prefix)
-                    && g.hnsw().dim() == params.size
-                    && g.hnsw().metric() == metric
-                    && g.hnsw().params() == wanted
-                    && seg.still_covers(&g.rows, now)
+                graph_key.starts_with(&prefix) && current(g) && seg.still_covers(&g.rows, now)
             });
             let complete = groups.iter().all(|(graph_key, rows)| {
                 !value_graph_worth_it(rows.len(), seg.rows(), full_scan)

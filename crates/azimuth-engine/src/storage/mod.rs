@@ -295,8 +295,7 @@ impl CollectionDir {
         };
         // a file that cannot be mapped (too many maps, a file system without mmap) is read
         // into memory instead
-        if let Some(map) = on_disk.and_then(|_| mapped::map(&path).ok()) {
-            let on_disk = on_disk.unwrap_or(&|_| false);
+        if let Some((on_disk, Ok(map))) = on_disk.map(|f| (f, mapped::map(&path))) {
             let data = segment_file::decode(&path, segment_file::Source::Mapped(&map, on_disk));
             mapped::settle(&map);
             return data;

@@ -197,10 +197,10 @@ pub(crate) fn decode(path: &Path, source: Source<'_>) -> Result<SegmentData> {
     })
 }
 
-/// The dense columns of a segment file this process wrote (and fsynced) itself, located
-/// without reading the rest of the file: `(name, values)` for each column a map can serve.
-/// Only the header is checked (the checksum would read every page); a version 1 file, whose
-/// values are not aligned, gives none.
+/// The dense columns of a segment file already checked at open or written by this process,
+/// located without reading the rest of the file: `(name, values)` for each column a map can
+/// serve. Only the header is checked (the checksum would read every page); a version 1
+/// file, whose values are not aligned, gives none.
 pub(crate) fn locate_dense(path: &Path, map: &FileMap) -> Result<Vec<(String, MappedFloats)>> {
     let file = &map[..];
     let version = match file.get(..12) {

@@ -165,17 +165,7 @@ impl Builder<'_> {
                 });
             pruning.sort_unstable();
         }
-        let capacity = self.graph.capacity(lev);
-        select_diverse(
-            self.space,
-            &buf.pruning,
-            capacity,
-            &mut buf.kept,
-            &mut buf.skipped,
-        );
-        buf.ids.clear();
-        buf.ids.extend(buf.kept.iter().map(|s| s.id));
-        self.graph.set_neighbors(node, lev, &buf.ids);
+        self.write_pruned(node, lev, buf);
     }
 
     /// Adds `node` (at distance `dist`) to `target`'s list at `lev`, re-pruning when full.
@@ -199,6 +189,13 @@ impl Builder<'_> {
             pruning.push(Scored { dist, id });
         });
         buf.pruning.sort_unstable();
+        self.write_pruned(target, lev, buf);
+    }
+
+    /// Writes `node`'s list at `lev`: the diverse selection of `buf.pruning` (sorted, closest
+    /// first). The caller holds `node`'s lock.
+    fn write_pruned(&self, node: u32, lev: u8, buf: &mut Buffers) {
+        let capacity = self.graph.capacity(lev);
         select_diverse(
             self.space,
             &buf.pruning,
@@ -208,7 +205,7 @@ impl Builder<'_> {
         );
         buf.ids.clear();
         buf.ids.extend(buf.kept.iter().map(|s| s.id));
-        self.graph.set_neighbors(target, lev, &buf.ids);
+        self.graph.set_neighbors(node, lev, &buf.ids);
     }
 }
 

@@ -75,7 +75,8 @@ pub struct BenchArgs {
     /// Run through the engine with each collection stored in a new directory under DIR
     /// (removed afterwards) and its vectors `on_disk`: sealed vectors are read through
     /// memory maps of the segment files. Implies --engine. (Engine runs print the
-    /// process's resident memory, anonymous and file-backed, after each sweep.)
+    /// process's resident memory, anonymous and file-backed, after each index's build and
+    /// after its sweep.)
     #[arg(long, value_name = "DIR")]
     pub on_disk: Option<PathBuf>,
     /// With --on-disk: before each ef sweep, release the mapped rows and drop the operating
