@@ -193,6 +193,7 @@ def test_quantized_on_disk_collection(db_path: Path, quantization: str) -> None:
         c.build_index()
         info = c.info()
         assert info["indexed_vectors"] == n
+        assert info["quantization"] == quantization
         assert info["vector_bytes_mapped"] == n * dim * 4
         assert info["vector_bytes_in_memory"] == 0
         approx, _ = c.search_numpy(queries, k=10, ef=128)

@@ -580,6 +580,13 @@ impl Collection {
             calibration.set_item(name, table.clone())?;
         }
         d.set_item("recall_calibration", calibration)?;
+        let quantization = match &info.config.quantization {
+            Some(azimuth_engine::Quantization::Scalar { .. }) => Some("int8"),
+            Some(azimuth_engine::Quantization::Binary { .. }) => Some("binary"),
+            Some(azimuth_engine::Quantization::Product { .. }) => Some("product"),
+            None => None,
+        };
+        d.set_item("quantization", quantization)?;
         d.set_item("vector_bytes_in_memory", info.dense_bytes.in_memory)?;
         d.set_item("vector_bytes_mapped", info.dense_bytes.mapped)?;
         Ok(d)

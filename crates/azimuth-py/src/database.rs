@@ -148,8 +148,9 @@ impl Database {
         Ok(self.collection_object(inner))
     }
 
-    /// The collection called `name`, created with these settings if it does not exist. An
-    /// existing collection must have the same `dim` and `metric` (else `InvalidInput`).
+    /// The collection called `name`, created with these settings if it does not exist (the
+    /// options apply then). An existing collection must have the same `dim` and `metric`
+    /// (else `InvalidInput`).
     #[pyo3(signature = (name, dim, metric = "cosine", *, m = None, ef_construct = None, full_scan_threshold = None, quantization = None, on_disk = false))]
     #[allow(clippy::too_many_arguments)]
     fn get_or_create_collection(

@@ -208,7 +208,8 @@ class Collection:
     def info(self) -> dict[str, Any]:
         """name, dim, metric, points_count, segments_count, payload_schema, and the ANN
         index: indexed_vectors, indexing_pending, recall_calibration ({vector: [(ef,
-        recall@10), ...]}); vector_bytes_in_memory and vector_bytes_mapped (``on_disk``)."""
+        recall@10), ...]}); quantization ("int8", "binary" or None); vector_bytes_in_memory and
+        vector_bytes_mapped (``on_disk``)."""
     def build_index(self) -> None:
         """Builds the ANN index now instead of waiting for the background indexer (which
         starts once writes pause for a second)."""
