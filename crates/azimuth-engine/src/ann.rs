@@ -212,6 +212,26 @@ impl ValueGraph {
         Some(ValueGraph { rows, hnsw })
     }
 
+    /// The graph of `rows` of `col` (sorted segment rows, each in `parent`, the segment's
+    /// graph of `col`) derived from `parent`'s links ([`Hnsw::derive_subset`]): a small part
+    /// of a build's cost. `None` when cancelled.
+    pub fn derive(
+        col: &DenseColumn,
+        rows: Vec<u32>,
+        parent: &Hnsw,
+        threads: usize,
+        control: &BuildControl,
+    ) -> Option<ValueGraph> {
+        let mut data = Vec::with_capacity(rows.len() * col.dim);
+        for &r in &rows {
+            data.extend_from_slice(col.row(r));
+        }
+        let hnsw = parent
+            .derive_subset(&rows, &data, threads, control)
+            .ok()??;
+        Some(ValueGraph { rows, hnsw })
+    }
+
     /// The best `k` accepted segment rows of `col` (the column the graph was built from;
     /// `accept` takes segment rows), best first, scored like [`Hnsw::search`]. With the
     /// segment's quantized `codes` (its [`VectorGraph`]'s) the walk reads the codes of the

@@ -109,6 +109,12 @@ const FILTER_GRAPH_MAX_SHARE: f64 = 0.7;
 /// ...and the segment has fewer filter graphs than this (they hold links, not vectors:
 /// about `m` × 8 bytes per row each).
 const FILTER_GRAPHS_PER_SEGMENT: usize = 4;
+/// A filter graph over at least this share of its segment's rows is derived from the
+/// segment's graph ([`ann::ValueGraph::derive`]) rather than built: on debian-minilm (int8,
+/// M 16, efC 200) a derived graph of 31 % or 48 % of the rows matched a built one's recall
+/// per ef in a fifth of the time, one of 16 % lost 0.015 recall@10 at ef 48, one of 8 %
+/// 0.03 (the links a smaller subset keeps from the segment's graph leave it less navigable).
+const FILTER_GRAPH_DERIVE_MIN_SHARE: f64 = 0.25;
 /// The entry of a value-graph file that holds the segment's filter graphs of that vector
 /// (graph keys are the filters' cache keys). Never a payload key's text (a key with
 /// characters outside the bare-key set is written quoted), and builds that do not know the
@@ -499,14 +505,25 @@ impl Collection {
             counted: false,
         });
         *self.building.lock() = Some(build.clone());
-        let graph = ann::ValueGraph::build(
-            col,
-            work.rows,
-            params.distance,
-            ann::params_for(&config, &work.vector),
-            threads,
-            &build.control,
-        );
+        let parent = {
+            let st = self.state.read();
+            st.segments
+                .get(&segment)
+                .and_then(|s| s.graphs.get(&work.vector).cloned())
+        };
+        let graph = match parent.filter(|p| derivable(&work.rows, &p.hnsw, data.ids.len())) {
+            Some(parent) => {
+                ann::ValueGraph::derive(col, work.rows, &parent.hnsw, threads, &build.control)
+            }
+            None => ann::ValueGraph::build(
+                col,
+                work.rows,
+                params.distance,
+                ann::params_for(&config, &work.vector),
+                threads,
+                &build.control,
+            ),
+        };
         *self.building.lock() = None;
         if build.control.is_cancelled() {
             return Ok(false);
@@ -534,6 +551,14 @@ impl Collection {
         drop(files);
         Ok(true)
     }
+}
+
+/// Whether the graph of filter rows `rows` (ascending) is derived from the segment's graph
+/// `parent` over `segment_rows` rows: when they are a large enough share of the segment and
+/// every one of them is in `parent` (a row without the vector is not).
+fn derivable(rows: &[u32], parent: &azimuth_index::Hnsw, segment_rows: usize) -> bool {
+    rows.len() as f64 >= segment_rows as f64 * FILTER_GRAPH_DERIVE_MIN_SHARE
+        && rows.iter().all(|&r| parent.contains(r))
 }
 
 /// Whether sealed segment `s` lacks a graph for vector `name` that it needs: one over the

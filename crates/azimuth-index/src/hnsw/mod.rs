@@ -64,6 +64,7 @@
 //! must be empty and undeleted. A failed check is [`HnswError::Corruption`], never a panic.
 
 mod build;
+mod derive;
 mod graph;
 mod persist;
 mod search;

@@ -171,6 +171,63 @@ fn filtered_search_keeps_recall() {
     assert!(tenth >= 0.95, "10% filter: recall@10 {tenth}");
 }
 
+/// A graph derived from the links of a built one, for 40 % of its rows: every link obeys the
+/// graph's invariants (loading checks them all), the walk keeps recall, the result does not
+/// depend on the number of threads, and bad arguments are errors.
+#[test]
+fn derived_subset_graphs_keep_recall_and_the_invariants() {
+    let data = clustered(21, 20_000, DIM, Metric::Dot);
+    let queries = clustered(22, 200, DIM, Metric::Dot);
+    let index = Hnsw::build(&data, DIM, Metric::Dot, params(), 2);
+    let rows: Vec<u32> = (0..20_000).filter(|r| r % 5 < 2).collect();
+    let sub: Vec<f32> = rows
+        .iter()
+        .flat_map(|&r| data[r as usize * DIM..][..DIM].iter().copied())
+        .collect();
+    let control = BuildControl::new();
+    let derived = index.derive_subset(&rows, &sub, 2, &control).unwrap();
+    let derived = derived.expect("not cancelled");
+    assert_eq!(control.linked(), rows.len());
+    assert_eq!(
+        (derived.len(), derived.params(), derived.dim()),
+        (rows.len(), index.params(), DIM)
+    );
+    let loaded = Hnsw::from_bytes(&derived.to_bytes()).unwrap();
+    let r = recall(&loaded, &sub, &queries, (10, 64), &|_| true);
+    assert!(r >= 0.95, "recall@10 of the derived graph {r}");
+    let one = index.derive_subset(&rows, &sub, 1, &BuildControl::new());
+    assert_eq!(one.unwrap().unwrap().to_bytes(), derived.to_bytes());
+
+    let invalid = |rows: &[u32], sub: &[f32]| {
+        matches!(
+            index.derive_subset(rows, sub, 1, &BuildControl::new()),
+            Err(HnswError::InvalidArgument(_))
+        )
+    };
+    assert!(invalid(&[3, 1], &sub), "rows out of order");
+    assert!(invalid(&[1, 1], &sub), "a row twice");
+    assert!(invalid(&[1, 20_000], &sub), "a row outside the graph");
+    assert!(invalid(&rows, &sub[DIM..]), "too little data");
+    let partial = Hnsw::build_leaving_out(
+        &data[..1000 * DIM],
+        DIM,
+        Metric::Dot,
+        params(),
+        1,
+        &BuildControl::new(),
+        &[5],
+    )
+    .unwrap();
+    let absent = partial.derive_subset(&[4, 5], &sub, 1, &BuildControl::new());
+    assert!(matches!(absent, Err(HnswError::InvalidArgument(_))));
+    let cancelled = BuildControl::new();
+    cancelled.cancel();
+    assert!(index
+        .derive_subset(&rows, &sub, 2, &cancelled)
+        .unwrap()
+        .is_none());
+}
+
 #[test]
 fn deleted_rows_are_never_returned() {
     let data = clustered(9, 5_000, DIM, Metric::L2Squared);
