@@ -178,8 +178,8 @@ def test_damaged_segment_raises_corruption(db_path: Path) -> None:
 
 @pytest.mark.parametrize("quantization", ["int8", "binary"])
 def test_quantized_on_disk_collection(db_path: Path, quantization: str) -> None:
-    """quantization + on_disk: searches walk the codes and rescore from vectors read through
-    memory maps of the segment files; results agree with exact search and survive reopening.
+    """quantization + on_disk: searches walk the codes (and graph links read through a map
+    of the graph file) and rescore from vectors read through memory maps of the segment files; results agree with exact search and survive reopening.
     12,000 rows of 256 floats pass the default indexing threshold (10,000 KiB)."""
     n, dim = 12_000, 256
     rng = np.random.default_rng(7)
@@ -196,6 +196,9 @@ def test_quantized_on_disk_collection(db_path: Path, quantization: str) -> None:
         assert info["quantization"] == quantization
         assert info["vector_bytes_mapped"] == n * dim * 4
         assert info["vector_bytes_in_memory"] == 0
+        # the graph's level-0 links (n lists of 1 + 2·16 u32) are mapped too; codes stay
+        assert info["index_bytes_mapped"] == n * 33 * 4
+        assert info["index_bytes_in_memory"] > 0
         approx, _ = c.search_numpy(queries, k=10, ef=128)
         exact, _ = c.search_numpy(queries, k=10, exact=True)
         recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact)])
@@ -203,6 +206,7 @@ def test_quantized_on_disk_collection(db_path: Path, quantization: str) -> None:
     with azimuth.connect(db_path) as db:
         c = db.get_collection("q")
         assert c.info()["vector_bytes_mapped"] == n * dim * 4
+        assert c.info()["index_bytes_mapped"] == n * 33 * 4
         again, _ = c.search_numpy(queries, k=10, ef=128)
         assert (again == approx).all()
         with pytest.raises(azimuth.InvalidInput, match="quantization"):

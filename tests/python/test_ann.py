@@ -202,29 +202,33 @@ def test_update_collection_applies_and_persists_settings(start_server, tmp_path)
     assert client.get_collection(name).config.quantization_config is None
 
 
-def vector_bytes(server) -> dict:
-    """`collection_dense_vector_bytes` from /metrics: {(collection, place): bytes}."""
+def placed_bytes(server, metric: str) -> dict:
+    """A gauge of /metrics by collection and place: {(collection, place): bytes}."""
     text = httpx.get(server.url + "/metrics", timeout=30).text
     out = {}
     for line in text.splitlines():
-        m = re.match(r'collection_dense_vector_bytes\{collection="([^"]*)",place="(\w+)"\} (\d+)', line)
+        m = re.match(metric + r'\{collection="([^"]*)",place="(\w+)"\} (\d+)', line)
         if m:
             out[(m.group(1), m.group(2))] = int(m.group(3))
     return out
 
 
-def wait_mapped(server, name: str, expected: int, timeout: float = 30.0) -> None:
-    """Columns move to their maps at a checkpoint; the periodic one runs every few seconds."""
+def wait_mapped(
+    server, name: str, expected: int, metric: str = "collection_dense_vector_bytes", timeout: float = 30.0
+) -> None:
+    """Columns and graphs move to their maps at a checkpoint; the periodic one runs every few
+    seconds."""
     start = time.time()
-    while vector_bytes(server).get((name, "mapped")) != expected:
-        assert time.time() - start < timeout, vector_bytes(server)
+    while placed_bytes(server, metric).get((name, "mapped")) != expected:
+        assert time.time() - start < timeout, placed_bytes(server, metric)
         time.sleep(0.2)
 
 
 def test_on_disk_vectors_are_mapped_and_survive_a_crash(start_server, tmp_path):
     """`on_disk=True` with int8 codes: sealed vectors are read through memory maps of the
-    segment files (the codes and graph stay in memory), search keeps its recall, and after a
-    kill -9 the restarted server maps them again and answers the same."""
+    segment files and, with `hnsw_config.on_disk`, the graphs' level-0 links through maps of
+    the graph files (the codes stay in memory); search keeps its recall, and after a kill -9
+    the restarted server maps them again and answers the same."""
     server = start_server(tmp_path)
     client = QdrantClient(url=server.url, timeout=60)
     name = unique_name("ondisk")
@@ -233,7 +237,7 @@ def test_on_disk_vectors_are_mapped_and_survive_a_crash(start_server, tmp_path):
     client.create_collection(
         name,
         vectors_config=models.VectorParams(size=64, distance=models.Distance.COSINE, on_disk=True),
-        hnsw_config=models.HnswConfigDiff(m=16, ef_construct=100, full_scan_threshold=10),
+        hnsw_config=models.HnswConfigDiff(m=16, ef_construct=100, full_scan_threshold=10, on_disk=True),
         optimizers_config=models.OptimizersConfigDiff(indexing_threshold=100),
         quantization_config=models.ScalarQuantization(
             scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8, always_ram=True)
@@ -242,8 +246,10 @@ def test_on_disk_vectors_are_mapped_and_survive_a_crash(start_server, tmp_path):
     client.upload_collection(name, vectors=data[:N], ids=list(range(N)), wait=True)
     wait_green(client, name, N)
     assert client.get_collection(name).config.params.vectors.on_disk is True
+    assert client.get_collection(name).config.hnsw_config.on_disk is True
     queries = data[N:]
     wait_mapped(server, name, N * 64 * 4)
+    wait_mapped(server, name, N * 33 * 4, "collection_index_bytes")  # level-0 lists: 1 + 2·16 slots
     assert recall(client, name, queries) >= 0.95
     before = [[(p.id, p.score) for p in client.query_points(name, query=q.tolist(), limit=10).points] for q in queries]
 
@@ -252,5 +258,6 @@ def test_on_disk_vectors_are_mapped_and_survive_a_crash(start_server, tmp_path):
     client = QdrantClient(url=server.url, timeout=60)
     wait_green(client, name, N)
     wait_mapped(server, name, N * 64 * 4)
+    wait_mapped(server, name, N * 33 * 4, "collection_index_bytes")
     after = [[(p.id, p.score) for p in client.query_points(name, query=q.tolist(), limit=10).points] for q in queries]
     assert after == before

@@ -93,6 +93,16 @@ pub(crate) struct VectorGraph {
 }
 
 impl VectorGraph {
+    /// A graph read back from its file: no codes yet, rows' presence not known yet.
+    pub fn loaded(hnsw: Hnsw, calibration: Vec<(u32, f32)>) -> VectorGraph {
+        VectorGraph {
+            hnsw,
+            calibration,
+            codes: None,
+            all_present: false,
+        }
+    }
+
     /// The best `k` rows for `query` (`(row, score)` in the metric's natural units, best
     /// first) by a walk of width `ef` over the f32 rows or, when the segment has codes and
     /// `qp` does not ignore them, over the codes followed by exact rescoring.

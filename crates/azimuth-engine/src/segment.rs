@@ -192,6 +192,9 @@ pub(crate) struct Segment {
     /// This sealed segment's file could not serve an `on_disk` column through a map (see
     /// `checkpoint::place_columns`): its columns stay in memory.
     pub unmappable: bool,
+    /// The graph file of a vector whose graph should be read through a map could not serve
+    /// it (see `checkpoint::place_graphs`): its graphs stay in memory.
+    pub graphs_unmappable: bool,
     /// Recently used filters' matching rows (sealed segments only: their payloads never
     /// change, and rows deleted since are excluded by the caller's liveness check), with
     /// how often each sent a search through the segment's graph and the graphs built for
@@ -330,6 +333,7 @@ impl Segment {
             value_graphs: BTreeMap::new(),
             value_keys_done: Default::default(),
             unmappable: false,
+            graphs_unmappable: false,
             filter_cache: Mutex::new(Vec::new()),
             seal_at_bytes: 0,
         };

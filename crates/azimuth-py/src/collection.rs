@@ -589,6 +589,8 @@ impl Collection {
         d.set_item("quantization", quantization)?;
         d.set_item("vector_bytes_in_memory", info.dense_bytes.in_memory)?;
         d.set_item("vector_bytes_mapped", info.dense_bytes.mapped)?;
+        d.set_item("index_bytes_in_memory", info.indexing.index_bytes)?;
+        d.set_item("index_bytes_mapped", info.indexing.index_bytes_mapped)?;
         Ok(d)
     }
 

@@ -116,8 +116,8 @@ impl Database {
     /// Creates a collection of `dim`-dimensional vectors compared by `metric` ("cosine",
     /// "dot", "euclid" or "manhattan"). `m`, `ef_construct` and `full_scan_threshold` tune
     /// the HNSW index; `quantization` ("int8" or "binary") makes searches walk compact codes
-    /// and rescore from the vectors; `on_disk=True` reads sealed vectors from the segment
-    /// files through memory maps. Raises `AlreadyExists` if the name is taken.
+    /// and rescore from the vectors; `on_disk=True` reads sealed vectors and graph links
+    /// from their files through memory maps. Raises `AlreadyExists` if the name is taken.
     #[pyo3(signature = (name, dim, metric = "cosine", *, m = None, ef_construct = None, full_scan_threshold = None, quantization = None, on_disk = false))]
     #[allow(clippy::too_many_arguments)]
     fn create_collection(
@@ -313,6 +313,7 @@ fn collection_config(
     if let Some(v) = config.vectors.get_mut(DEFAULT_VECTOR) {
         v.on_disk = on_disk;
     }
+    config.hnsw.on_disk = on_disk;
     Ok(config)
 }
 

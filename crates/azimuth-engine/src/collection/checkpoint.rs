@@ -11,8 +11,11 @@
 
 use std::sync::Arc;
 
+use azimuth_index::Hnsw;
+
 use super::state::State;
 use super::Collection;
+use crate::ann;
 use crate::config::CollectionConfig;
 use crate::error::{Error, Result};
 use crate::segment::{DenseColumn, Floats, Segment, SegmentData};
@@ -354,6 +357,58 @@ pub(super) fn place_columns(dir: &CollectionDir, st: &mut State, config: &Collec
         }
         seg.unmappable |= failed;
     }
+    place_graphs(dir, st, config);
+}
+
+/// Puts every sealed segment's graphs where the configuration wants them: the graph of a
+/// vector whose `hnsw_config.on_disk` is set reads its level-0 lists (nearly all its links)
+/// through a read-only memory map of its graph file, others hold them in memory. Graphs
+/// loaded at open are placed as they are read; this moves a graph built since (its file is
+/// written before it is installed) and follows a settings update. A graph a search or a
+/// build holds at the moment is left for a later checkpoint; a segment whose graph file
+/// cannot serve a map is marked and keeps its graphs in memory. Called by
+/// [`place_columns`], under the state's write lock, which vector-list changes (the only
+/// moves of graph files) also hold.
+fn place_graphs(dir: &CollectionDir, st: &mut State, config: &CollectionConfig) {
+    for seg in st.segments.values_mut() {
+        let mut failed = false;
+        for (no, name) in config.vectors.keys().enumerate() {
+            let wanted = ann::params_for(config, name).on_disk && !seg.graphs_unmappable;
+            let Some(graph) = seg.graphs.get_mut(name) else {
+                continue;
+            };
+            if (graph.hnsw.shared_bytes() > 0) == wanted {
+                continue;
+            }
+            let Some(graph) = Arc::get_mut(graph) else {
+                continue;
+            };
+            if !wanted {
+                if let Ok(copy) = Hnsw::from_bytes(&graph.hnsw.to_bytes()) {
+                    graph.hnsw = copy;
+                }
+                continue;
+            }
+            match dir.read_graph(seg.id, no, true) {
+                Ok(Some((stored, read)))
+                    if stored == *name
+                        && read.hnsw.shared_bytes() > 0
+                        && same_graph(&read.hnsw, &graph.hnsw) =>
+                {
+                    graph.hnsw = read.hnsw;
+                }
+                _ => failed = true,
+            }
+        }
+        seg.graphs_unmappable |= failed;
+    }
+}
+
+/// Whether a graph read back from a file is the one a segment holds (the file is written
+/// from it before it is installed; this guards against anything else).
+fn same_graph(a: &Hnsw, b: &Hnsw) -> bool {
+    (a.len(), a.dim(), a.metric(), a.params(), a.deleted_count())
+        == (b.len(), b.dim(), b.metric(), b.params(), b.deleted_count())
 }
 
 fn append(into: &mut SegmentData, from: SegmentData) {

@@ -68,6 +68,9 @@ pub struct IndexingInfo {
     pub calibration: Vec<(String, Vec<(u32, f32)>)>,
     /// Heap bytes of the graphs and quantized codes.
     pub index_bytes: usize,
+    /// Bytes of graph links read through memory maps of graph files (`hnsw_config.on_disk`),
+    /// not included in `index_bytes`.
+    pub index_bytes_mapped: usize,
     /// Graphs built for filters that searches repeat: how many, their rows, their bytes
     /// (included in `index_bytes`).
     pub filter_graphs: (usize, usize, usize),
@@ -208,6 +211,7 @@ impl Collection {
             for g in seg.graphs.values() {
                 info.index_bytes +=
                     g.hnsw.memory_bytes() + g.codes.as_ref().map_or(0, |c| c.memory_bytes());
+                info.index_bytes_mapped += g.hnsw.shared_bytes();
             }
             let (n, rows, bytes) = seg.filter_graph_stats();
             info.filter_graphs.0 += n;
@@ -706,7 +710,8 @@ pub(super) fn load_graphs(
     seg: &mut Segment,
 ) -> Result<()> {
     for (n, (name, params)) in config.vectors.iter().enumerate() {
-        let Some((stored_name, graph)) = dir.read_graph(seg.id, n)? else {
+        let mapped = ann::params_for(config, name).on_disk;
+        let Some((stored_name, graph)) = dir.read_graph(seg.id, n, mapped)? else {
             continue;
         };
         if left_behind(config, seg.id, name, &stored_name) {

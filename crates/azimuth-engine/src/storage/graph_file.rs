@@ -4,26 +4,33 @@
 //! payload values' rows (see `ann::ValueGraph`) for one vector space of a sealed segment.
 //!
 //! Graph body (little-endian; see `docs/format.md`): `vector name (u32 len + UTF-8) |
-//! calibration_count u32 | { ef u32, recall f32 }* | HNSW image (rest of the body, its own
-//! layout and CRC, see azimuth-index)`.
+//! calibration_count u32 | { ef u32, recall f32 }* | pad_len u32 | pad_len zero bytes |
+//! HNSW image (rest of the body, its own layout and CRC, see azimuth-index)`. The padding
+//! (version 2) puts the image at a multiple of 64 bytes into the file, so a memory map of
+//! the file can serve the image's level-0 lists in place (`hnsw_config.on_disk`).
 //!
 //! Value-graph body: `vector name | key_count u32 | { key path | graph_count u32 |
 //! { graph key | row_count u32 | rows u32* | image (u32 len + HNSW image) }* }*`.
 
+use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
-use azimuth_index::Hnsw;
+use azimuth_index::{Hnsw, SharedBytes};
 
 use super::codec::{Decoder, Encoder};
-use super::files::{frame, unframe};
+use super::files::{frame, unframe, FRAME_HEADER};
+use super::mapped::FileMap;
 use crate::ann::{ValueGraph, VectorGraph};
 use crate::error::{Error, Result};
 
 const MAGIC: &[u8; 8] = b"AZGRAPH\0";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
+/// Version 2 starts the HNSW image at a multiple of this many bytes into the file.
+const IMAGE_ALIGN: usize = 64;
 const VALUES_MAGIC: &[u8; 8] = b"AZVALGR\0";
-const VALUES_VERSION: u32 = 1;
+/// Version 2: the same layout, holding version 2 HNSW images.
+const VALUES_VERSION: u32 = 2;
 
 /// The value graphs of one payload key, as a value-graph file holds them: the key's path
 /// (its text form) and each graph under the key the segment keeps it by.
@@ -41,13 +48,40 @@ pub(crate) fn encode(name: &str, graph: &VectorGraph) -> Vec<u8> {
         e.u32(ef);
         e.u32(recall.to_bits());
     }
+    let at = FRAME_HEADER + e.buf.len() + 4;
+    let pad = at.next_multiple_of(IMAGE_ALIGN) - at;
+    e.len(pad);
+    e.buf.resize(e.buf.len() + pad, 0);
     e.buf.extend_from_slice(&image);
     frame(MAGIC, VERSION, &e.buf)
 }
 
-/// Decodes a graph file; returns the vector name it was built for and the graph.
+/// Decodes a graph file; returns the vector name it was built for and the graph, which
+/// holds all its links.
 pub(crate) fn decode(path: &Path, file: &[u8]) -> Result<(String, VectorGraph)> {
+    let (name, calibration, image) = decode_parts(path, file)?;
+    let hnsw =
+        Hnsw::from_bytes(&file[image]).map_err(|e| Error::corruption(path, e.to_string()))?;
+    Ok((name, VectorGraph::loaded(hnsw, calibration)))
+}
+
+/// [`decode`] for a graph file's memory map, which the graph keeps: its level-0 lists are
+/// read in place (every byte is checked first, as by `decode`).
+pub(crate) fn decode_mapped(path: &Path, map: &FileMap) -> Result<(String, VectorGraph)> {
+    let (name, calibration, image) = decode_parts(path, map)?;
+    let shared: SharedBytes = map.clone();
+    let hnsw =
+        Hnsw::from_shared(shared, image).map_err(|e| Error::corruption(path, e.to_string()))?;
+    Ok((name, VectorGraph::loaded(hnsw, calibration)))
+}
+
+/// A graph file's ef → recall calibration.
+type Calibration = Vec<(u32, f32)>;
+
+/// The vector name, the calibration and where the HNSW image lies in `file`.
+fn decode_parts(path: &Path, file: &[u8]) -> Result<(String, Calibration, Range<usize>)> {
     let body = unframe(path, file, MAGIC, VERSION)?;
+    let version = u32::from_le_bytes([file[8], file[9], file[10], file[11]]);
     let mut d = Decoder::new(body, path);
     let name = d.str()?.to_string();
     let n = d.count(8)?;
@@ -63,16 +97,15 @@ pub(crate) fn decode(path: &Path, file: &[u8]) -> Result<(String, VectorGraph)> 
     if calibration.windows(2).any(|w| w[0].0 >= w[1].0) {
         return Err(d.corrupt("calibration efs not ascending"));
     }
-    let hnsw = Hnsw::from_bytes(d.rest()).map_err(|e| Error::corruption(path, e.to_string()))?;
-    Ok((
-        name,
-        VectorGraph {
-            hnsw,
-            calibration,
-            codes: None,
-            all_present: false,
-        },
-    ))
+    if version >= 2 {
+        let pad = d.u32()? as usize;
+        if pad >= IMAGE_ALIGN || d.take(pad)?.iter().any(|&b| b != 0) {
+            return Err(d.corrupt("bad padding before the graph"));
+        }
+    }
+    let start = FRAME_HEADER + d.pos();
+    let end = start + d.rest().len();
+    Ok((name, calibration, start..end))
 }
 
 /// Encodes the value graphs of vector `name` of one segment.

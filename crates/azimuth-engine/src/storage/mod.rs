@@ -333,9 +333,29 @@ impl CollectionDir {
         )
     }
 
-    /// Reads a segment's graph of dense vector number `vector`, if one was written.
-    pub fn read_graph(&self, segment: u64, vector: usize) -> Result<Option<(String, VectorGraph)>> {
+    /// Reads a segment's graph of dense vector number `vector`, if one was written. With
+    /// `mapped`, the graph reads its level-0 lists through a read-only memory map of the
+    /// file (after checking every byte) when the file allows it (see
+    /// [`azimuth_index::Hnsw::from_shared`]); a file that cannot be mapped is read into
+    /// memory.
+    pub fn read_graph(
+        &self,
+        segment: u64,
+        vector: usize,
+        mapped: bool,
+    ) -> Result<Option<(String, VectorGraph)>> {
         let path = self.graph_path(segment, vector);
+        if mapped {
+            match mapped::map(&path) {
+                Ok(map) => {
+                    let graph = graph_file::decode_mapped(&path, &map);
+                    mapped::settle(&map); // checking it read every page
+                    return graph.map(Some);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(_) => {} // read it instead
+            }
+        }
         let Some(data) = files::read_file_if_exists(&path)? else {
             return Ok(None);
         };

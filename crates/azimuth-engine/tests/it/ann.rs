@@ -930,6 +930,59 @@ fn has_id_searches_look_rows_up_and_match_a_full_ranking() {
     }
 }
 
+/// `hnsw_config.on_disk`: a sealed segment's graph reads its level-0 lists through a map
+/// of its graph file — once built, after a reopen, and following settings updates — and
+/// answers exactly as when it holds them; a damaged graph file is caught when it is opened.
+#[test]
+fn on_disk_graphs_read_their_links_through_maps_of_the_graph_files() {
+    let mut rng = Rng(41);
+    let (data, queries) = data_and_queries(&mut rng, 6000, 60, 16);
+    // level-0 lists: 6000 nodes × (1 + 2·16) slots of 4 bytes
+    let level0 = 6000 * 33 * 4;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(16, Distance::Cosine, 1000);
+    cfg.hnsw.on_disk = true;
+    let walks = |c: &Collection| scored(c, &queries, |_| {});
+    let (walked, in_memory) = {
+        let db = Database::open_with(dir.path(), no_background()).unwrap();
+        let c = db.create_collection("g", cfg).unwrap();
+        load(&c, &data, |_| Payload::new());
+        c.build_indexes().unwrap();
+        let ix = c.info().indexing;
+        assert_eq!(ix.index_bytes_mapped, level0, "the built graph was mapped");
+        let r = recall(&c, &queries, 10, |_| {});
+        assert!(r >= 0.95, "recall {r}");
+        let walked = walks(&c);
+        // off: the lists are copied into memory; on again: mapped; the same answers
+        let mut cfg = (*c.config()).clone();
+        cfg.hnsw.on_disk = false;
+        c.update_config(cfg.clone()).unwrap();
+        let copied = c.info().indexing;
+        assert_eq!(copied.index_bytes_mapped, 0);
+        assert_eq!(copied.index_bytes, ix.index_bytes + level0);
+        assert_eq!(walks(&c), walked);
+        cfg.hnsw.on_disk = true;
+        c.update_config(cfg).unwrap();
+        assert_eq!(c.info().indexing, ix);
+        assert_eq!(walks(&c), walked);
+        (walked, ix.index_bytes)
+    };
+    let db = Database::open_with(dir.path(), no_background()).unwrap();
+    let c = db.collection("g").unwrap();
+    let ix = c.info().indexing;
+    assert!(!ix.pending, "loaded, not built again");
+    assert_eq!((ix.index_bytes_mapped, ix.index_bytes), (level0, in_memory));
+    assert_eq!(walks(&c), walked, "identical results after reopening");
+    drop(c);
+    drop(db);
+    let graph = walk(dir.path())
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "azg"))
+        .expect("a graph file");
+    let middle = std::fs::metadata(&graph).unwrap().len() as isize / 2;
+    assert_damage_is_reported(dir.path(), &graph, middle, ".azg");
+}
+
 #[test]
 fn on_disk_vectors_are_read_through_maps_of_the_segment_files() {
     let (data, qs) = minilm(6000, 60);

@@ -9,6 +9,86 @@
 //! finished index pays nothing for this.
 
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use std::sync::Arc;
+
+/// Bytes a graph loaded from them may keep reading in place (say, a memory map of the file
+/// that holds the graph's image) instead of copying its level-0 lists.
+pub type SharedBytes = Arc<dyn AsRef<[u8]> + Send + Sync>;
+
+/// The level-0 slots: owned, or read in place from an image's bytes.
+enum Level0 {
+    Owned(Vec<AtomicU32>),
+    /// `len` little-endian `u32` slots at byte `start` of `bytes`. Never written: writers
+    /// see no slots here (and `Hnsw::insert` copies them into `Owned` first).
+    Shared {
+        bytes: SharedBytes,
+        start: usize,
+        len: usize,
+    },
+}
+
+impl std::fmt::Debug for Level0 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Level0::Owned(v) => write!(f, "Owned({} slots)", v.len()),
+            Level0::Shared { start, len, .. } => write!(f, "Shared({len} slots at byte {start})"),
+        }
+    }
+}
+
+impl Level0 {
+    /// Slots `start..start + len` of `bytes`, if they lie inside, are aligned for `u32` and
+    /// the machine is little-endian (the image's byte order).
+    fn shared(bytes: SharedBytes, start: usize, len: usize) -> Option<Level0> {
+        let slice = (*bytes).as_ref();
+        let end = len.checked_mul(4)?.checked_add(start)?;
+        let fits = end <= slice.len()
+            && (slice.as_ptr() as usize)
+                .wrapping_add(start)
+                .is_multiple_of(std::mem::align_of::<AtomicU32>())
+            && cfg!(target_endian = "little");
+        fits.then_some(Level0::Shared { bytes, start, len })
+    }
+
+    fn slots(&self) -> &[AtomicU32] {
+        match self {
+            Level0::Owned(v) => v,
+            Level0::Shared { bytes, start, len } => {
+                let base = (**bytes).as_ref().as_ptr();
+                // SAFETY: `shared` checked that the range lies inside the bytes and is
+                // aligned for `AtomicU32`, which has the size and bit validity of `u32`; the
+                // bytes live as long as `self`, and are only ever read with relaxed loads of
+                // 4 bytes, which the standard library documents as sound even on read-only
+                // memory (a read-only memory map).
+                unsafe { std::slice::from_raw_parts(base.add(*start).cast::<AtomicU32>(), *len) }
+            }
+        }
+    }
+
+    /// Slots a writer may store into: none while shared.
+    fn writable(&self) -> &[AtomicU32] {
+        match self {
+            Level0::Owned(v) => v,
+            Level0::Shared { .. } => &[],
+        }
+    }
+
+    /// The slots as an owned vector (copied out of shared bytes).
+    fn make_owned(&mut self) -> &mut Vec<AtomicU32> {
+        if let Level0::Shared { .. } = self {
+            let copy = self
+                .slots()
+                .iter()
+                .map(|w| AtomicU32::new(w.load(Relaxed)))
+                .collect();
+            *self = Level0::Owned(copy);
+        }
+        match self {
+            Level0::Owned(v) => v,
+            Level0::Shared { .. } => unreachable!("made owned above"),
+        }
+    }
+}
 
 /// Level of a row that is not in the graph.
 pub(super) const ABSENT: u8 = u8::MAX;
@@ -40,7 +120,7 @@ pub(super) struct Graph {
     m: usize,
     levels: Vec<u8>,
     /// `levels.len() * stride0()` slots.
-    level0: Vec<AtomicU32>,
+    level0: Level0,
     /// Start in `upper` of each node's level-1 list (levels 2, 3, … follow), or `NO_BLOCK`.
     upper_start: Vec<usize>,
     upper: Vec<AtomicU32>,
@@ -49,14 +129,36 @@ pub(super) struct Graph {
 impl Graph {
     /// A graph with room for nodes `0..levels.len()` at the given levels (all unlinked).
     pub(super) fn with_levels(m: usize, levels: Vec<u8>) -> Graph {
+        let slots = levels.len() * (1 + 2 * m);
+        let level0 = Level0::Owned((0..slots).map(|_| AtomicU32::new(0)).collect());
+        Graph::with_level0(m, levels, level0)
+    }
+
+    /// A graph of nodes at `levels` whose level-0 lists are read in place at byte `start`
+    /// of `bytes` (checked by the caller to hold valid lists for these nodes); the upper
+    /// levels are unlinked. `Err(levels)` when the lists cannot be read in place (outside
+    /// the bytes, misaligned, or a big-endian machine).
+    pub(super) fn with_shared_level0(
+        m: usize,
+        levels: Vec<u8>,
+        bytes: SharedBytes,
+        start: usize,
+    ) -> Result<Graph, Vec<u8>> {
+        match Level0::shared(bytes, start, levels.len() * (1 + 2 * m)) {
+            Some(level0) => Ok(Graph::with_level0(m, levels, level0)),
+            None => Err(levels),
+        }
+    }
+
+    fn with_level0(m: usize, levels: Vec<u8>, level0: Level0) -> Graph {
+        let n = levels.len();
         let mut graph = Graph {
             m,
-            levels: Vec::new(),
-            level0: Vec::new(),
-            upper_start: Vec::new(),
+            levels: vec![ABSENT; n],
+            level0,
+            upper_start: vec![NO_BLOCK; n],
             upper: Vec::new(),
         };
-        graph.reserve_nodes(levels.len());
         let upper_slots = levels
             .iter()
             .filter(|&&l| l != ABSENT)
@@ -122,6 +224,7 @@ impl Graph {
         self.levels.resize(count, ABSENT);
         self.upper_start.resize(count, NO_BLOCK);
         self.level0
+            .make_owned()
             .resize_with(count * stride0, || AtomicU32::new(0));
     }
 
@@ -141,12 +244,21 @@ impl Graph {
 
     /// The raw list (count slot first) of `node` at `level`; empty if it has no such level.
     pub(super) fn slots(&self, node: u32, level: u8) -> &[AtomicU32] {
+        self.slots_in(self.level0.slots(), node, level)
+    }
+
+    /// [`Graph::slots`] for a writer: empty on level 0 while it is read in place.
+    fn writable_slots(&self, node: u32, level: u8) -> &[AtomicU32] {
+        self.slots_in(self.level0.writable(), node, level)
+    }
+
+    fn slots_in<'a>(&'a self, level0: &'a [AtomicU32], node: u32, level: u8) -> &'a [AtomicU32] {
         let index = node as usize;
         let slots = match self.levels.get(index) {
             Some(&l) if l != ABSENT && l >= level => {
                 if level == 0 {
                     let stride = self.stride0();
-                    self.level0.get(index * stride..(index + 1) * stride)
+                    level0.get(index * stride..(index + 1) * stride)
                 } else {
                     let stride = self.stride_upper();
                     let start = self
@@ -177,7 +289,11 @@ impl Graph {
     /// Replaces the neighbours of `node` at `level` (truncated to the list's capacity).
     /// Concurrent writers of one list must be serialised by the caller.
     pub(super) fn set_neighbors(&self, node: u32, level: u8, ids: &[u32]) {
-        if let Some((count, slots)) = self.slots(node, level).split_first() {
+        debug_assert!(
+            level > 0 || matches!(self.level0, Level0::Owned(_)),
+            "write to level-0 lists read in place"
+        );
+        if let Some((count, slots)) = self.writable_slots(node, level).split_first() {
             let len = ids.len().min(slots.len());
             for (slot, &id) in slots.iter().zip(&ids[..len]) {
                 slot.store(id, Relaxed);
@@ -189,10 +305,28 @@ impl Graph {
         }
     }
 
-    /// Bytes held by the link arrays and per-node tables.
+    /// Heap bytes held by the link arrays and per-node tables (level-0 lists read in place
+    /// are not counted: see [`Graph::shared_bytes`]).
     pub(super) fn memory_bytes(&self) -> usize {
+        let level0 = match &self.level0 {
+            Level0::Owned(v) => v.capacity(),
+            Level0::Shared { .. } => 0,
+        };
         self.levels.capacity()
             + self.upper_start.capacity() * std::mem::size_of::<usize>()
-            + (self.level0.capacity() + self.upper.capacity()) * std::mem::size_of::<AtomicU32>()
+            + (level0 + self.upper.capacity()) * std::mem::size_of::<AtomicU32>()
+    }
+
+    /// Bytes of level-0 lists read in place from an image's bytes.
+    pub(super) fn shared_bytes(&self) -> usize {
+        match &self.level0 {
+            Level0::Owned(_) => 0,
+            Level0::Shared { len, .. } => len * 4,
+        }
+    }
+
+    /// Copies level-0 lists read in place into memory the graph owns (before a write).
+    pub(super) fn own_level0(&mut self) {
+        self.level0.make_owned();
     }
 }

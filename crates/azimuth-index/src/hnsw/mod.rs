@@ -33,7 +33,7 @@
 //! Invariant: `search` never reads a row at or past `data.len() / dim`: it returns nothing
 //! when `data` has fewer rows than the graph has node slots.
 //!
-//! # Serialised layout (version 1)
+//! # Serialised layout (version 2)
 //!
 //! All integers little-endian; `n` is the number of node slots (one past the largest
 //! indexed row), `m` the parameter below.
@@ -41,7 +41,7 @@
 //! | offset | size | field |
 //! |---|---|---|
 //! | 0 | 8 | magic `AZMHNSW\0` |
-//! | 8 | 4 | format version, `1` |
+//! | 8 | 4 | format version, `2` (`1` is still read) |
 //! | 12 | 1 | metric: 0 Dot, 1 L2Squared, 2 L1 |
 //! | 13 | 3 | reserved, zero |
 //! | 16 | 8 | `dim` |
@@ -53,6 +53,7 @@
 //! | 48 | 8 | `u`: number of upper-level `u32` slots |
 //! | 56 | `n` | level per node, 0..=30, or 255 = absent |
 //! | | `ceil(n/8)` | deleted bitmap (bit `i % 8` of byte `i / 8`) |
+//! | | 0..=63 | zero padding to a multiple of 64 bytes from the start (version 2 only) |
 //! | | `n·(1+2m)·4` | level-0 lists: count, then `2m` ids (unused slots zero) |
 //! | | `u·4` | upper lists: for each node with level ≥ 1 in row order, levels 1..=level, each count then `m` ids |
 //! | | 4 | CRC-32 (IEEE) of every byte before it |
@@ -62,6 +63,10 @@
 //! that `u` matches the levels, and for every list that its count fits, its ids are present
 //! nodes other than itself that reach that level, and its unused slots are zero; absent nodes
 //! must be empty and undeleted. A failed check is [`HnswError::Corruption`], never a panic.
+//!
+//! Level-0 lists are stored exactly as the graph holds them in memory (little-endian `u32`),
+//! and version 2 pads them to a 64-byte offset, so [`Hnsw::from_shared`] can leave them in
+//! the bytes it loads from — a memory map of the file, say — after checking them.
 
 mod build;
 mod derive;
@@ -75,6 +80,7 @@ use std::fmt;
 
 pub use self::build::BuildControl;
 use self::build::{link_all, Builder, Locks};
+pub use self::graph::SharedBytes;
 use self::graph::{level_for, Graph};
 pub use self::search::QueryDistance;
 use self::search::{FloatQuery, Scored, ScratchPool, Space, View};
@@ -290,6 +296,7 @@ impl Hnsw {
             return Err(HnswError::InvalidArgument(why));
         }
         let level = level_for(self.params.seed, row, self.params.m);
+        self.graph.own_level0();
         self.graph.add_node(row, level);
         self.deleted.resize(self.graph.len(), false);
         self.count += 1;
@@ -468,9 +475,15 @@ impl Hnsw {
         self.params
     }
 
-    /// Heap bytes held by the graph (links, levels, deletion flags); excludes the vectors and
-    /// the per-search buffers.
+    /// Heap bytes held by the graph (links, levels, deletion flags); excludes the vectors,
+    /// the per-search buffers and the lists read in place ([`Hnsw::shared_bytes`]).
     pub fn memory_bytes(&self) -> usize {
         self.graph.memory_bytes() + self.deleted.capacity()
+    }
+
+    /// Bytes of level-0 lists this graph reads in place from the bytes it was loaded from
+    /// ([`Hnsw::from_shared`]); zero when it holds them itself.
+    pub fn shared_bytes(&self) -> usize {
+        self.graph.shared_bytes()
     }
 }

@@ -1,13 +1,17 @@
 //! Serialisation of an [`Hnsw`] graph; the byte layout is documented in the module docs of
 //! `hnsw`. Loading trusts nothing: every count and id is checked before the graph is built.
 
-use super::graph::{Graph, ABSENT, MAX_LEVEL};
+use std::ops::Range;
+
+use super::graph::{Graph, SharedBytes, ABSENT, MAX_LEVEL};
 use super::search::ScratchPool;
 use super::{Hnsw, HnswError, HnswParams, MAX_EF_CONSTRUCT, MAX_M};
 use crate::distance::Metric;
 
 const MAGIC: [u8; 8] = *b"AZMHNSW\0";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
+/// Version 2 starts the level-0 lists at a multiple of this many bytes into the image.
+const LEVEL0_ALIGN: usize = 64;
 const NO_ENTRY: u32 = u32::MAX;
 const CRC_LEN: usize = 4;
 
@@ -38,6 +42,7 @@ impl Hnsw {
             bitmap[i / 8] |= 1 << (i % 8);
         }
         out.extend_from_slice(&bitmap);
+        out.resize(out.len().next_multiple_of(LEVEL0_ALIGN), 0);
         let mut ids = Vec::new();
         for node in 0..n as u32 {
             self.write_list(&mut out, node, 0, &mut ids);
@@ -65,59 +70,96 @@ impl Hnsw {
 
     /// Loads bytes written by [`Hnsw::to_bytes`], checking them completely.
     pub fn from_bytes(bytes: &[u8]) -> Result<Hnsw, HnswError> {
-        let Some(split) = bytes.len().checked_sub(CRC_LEN) else {
-            return corrupt("shorter than a checksum");
-        };
-        let (body, stored) = bytes.split_at(split);
-        if crc32(body).to_le_bytes() != stored {
-            return corrupt("checksum mismatch");
-        }
-        let mut r = Reader(body);
-        let header = Header::read(&mut r)?;
-        let levels = r.take(header.n)?.to_vec();
-        let bitmap = r.take(header.n.div_ceil(8))?;
-        let stride0 = 1 + 2 * header.params.m;
-        let level0 = r.take_words(header.n.checked_mul(stride0))?;
-        let upper = r.take_words(usize::try_from(header.upper_slots).ok())?;
-        if !r.0.is_empty() {
-            return corrupt("trailing bytes after the lists");
-        }
-        let (count, entry) =
-            check_levels(&levels, header.entry, header.upper_slots, header.params)?;
-        let deleted = read_deleted(bitmap, &levels)?;
-        let graph = Graph::with_levels(header.params.m, levels);
-        let mut lists = ListReader::new(&graph);
-        for (node, slots) in (0u32..).zip(level0.chunks_exact(4 * stride0)) {
-            lists.load(node, 0, slots)?;
-        }
-        let mut upper = upper.chunks_exact(4 * graph.stride_upper());
-        for (node, &level) in (0u32..).zip(graph.levels()) {
-            if level == ABSENT {
-                continue;
-            }
-            for lev in 1..=level {
-                let slots = upper
-                    .next()
-                    .ok_or_else(|| corruption("upper lists too short"))?;
-                lists.load(node, lev, slots)?;
-            }
-        }
-        let deleted_count = deleted.iter().filter(|&&d| d).count();
-        Ok(Hnsw {
-            dim: header.dim,
-            metric: header.metric,
-            params: header.params,
-            graph,
-            entry,
-            count,
-            deleted,
-            deleted_count,
-            pool: ScratchPool::default(),
-        })
+        load(bytes, None)
+    }
+
+    /// [`Hnsw::from_bytes`] for the image at `range` of `bytes`, which the graph keeps: its
+    /// level-0 lists (nearly all of a graph's links) are read in place, not copied, when
+    /// the image is of version 2 and they are 4-byte aligned in memory (always, for an
+    /// image starting at a multiple of 64 bytes into a memory map). Everything is checked
+    /// as by `from_bytes`. See [`Hnsw::shared_bytes`].
+    pub fn from_shared(bytes: SharedBytes, range: Range<usize>) -> Result<Hnsw, HnswError> {
+        let start = range.start;
+        let image = (*bytes)
+            .as_ref()
+            .get(range)
+            .ok_or_else(|| corruption("image range outside the bytes"))?;
+        load(image, Some((&bytes, start)))
     }
 }
 
+/// Loads an image; with `shared` (the bytes holding it and its offset there) a version-2
+/// image's level-0 lists are read in place when they can be.
+fn load(bytes: &[u8], shared: Option<(&SharedBytes, usize)>) -> Result<Hnsw, HnswError> {
+    let Some(split) = bytes.len().checked_sub(CRC_LEN) else {
+        return corrupt("shorter than a checksum");
+    };
+    let (body, stored) = bytes.split_at(split);
+    if crc32(body).to_le_bytes() != stored {
+        return corrupt("checksum mismatch");
+    }
+    let mut r = Reader(body);
+    let header = Header::read(&mut r)?;
+    let levels = r.take(header.n)?.to_vec();
+    let bitmap = r.take(header.n.div_ceil(8))?;
+    if header.version >= 2 {
+        let at = body.len() - r.0.len();
+        let padding = r.take(at.next_multiple_of(LEVEL0_ALIGN) - at)?;
+        if padding.iter().any(|&b| b != 0) {
+            return corrupt("nonzero padding before the lists");
+        }
+    }
+    let level0_at = body.len() - r.0.len();
+    let stride0 = 1 + 2 * header.params.m;
+    let level0 = r.take_words(header.n.checked_mul(stride0))?;
+    let upper = r.take_words(usize::try_from(header.upper_slots).ok())?;
+    if !r.0.is_empty() {
+        return corrupt("trailing bytes after the lists");
+    }
+    let (count, entry) = check_levels(&levels, header.entry, header.upper_slots, header.params)?;
+    let deleted = read_deleted(bitmap, &levels)?;
+    let m = header.params.m;
+    let (graph, in_place) = match shared.filter(|_| header.version >= 2) {
+        Some((bytes, base)) => {
+            match Graph::with_shared_level0(m, levels, bytes.clone(), base + level0_at) {
+                Ok(graph) => (graph, true),
+                Err(levels) => (Graph::with_levels(m, levels), false),
+            }
+        }
+        None => (Graph::with_levels(m, levels), false),
+    };
+    let mut lists = ListReader::new(&graph);
+    for (node, slots) in (0u32..).zip(level0.chunks_exact(4 * stride0)) {
+        lists.load(node, 0, slots, !in_place)?;
+    }
+    let mut upper = upper.chunks_exact(4 * graph.stride_upper());
+    for (node, &level) in (0u32..).zip(graph.levels()) {
+        if level == ABSENT {
+            continue;
+        }
+        for lev in 1..=level {
+            let slots = upper
+                .next()
+                .ok_or_else(|| corruption("upper lists too short"))?;
+            lists.load(node, lev, slots, true)?;
+        }
+    }
+    let deleted_count = deleted.iter().filter(|&&d| d).count();
+    Ok(Hnsw {
+        dim: header.dim,
+        metric: header.metric,
+        params: header.params,
+        graph,
+        entry,
+        count,
+        deleted,
+        deleted_count,
+        pool: ScratchPool::default(),
+    })
+}
+
 struct Header {
+    version: u32,
     dim: usize,
     metric: Metric,
     params: HnswParams,
@@ -132,7 +174,7 @@ impl Header {
             return corrupt("bad magic");
         }
         let version = r.u32()?;
-        if version != VERSION {
+        if !(1..=VERSION).contains(&version) {
             return corrupt(format!("unsupported version {version}"));
         }
         let kind = r.take(4)?;
@@ -160,6 +202,7 @@ impl Header {
         let entry = r.u32()?;
         let upper_slots = r.u64()?;
         Ok(Header {
+            version,
             dim,
             metric,
             params,
@@ -222,8 +265,9 @@ impl<'g> ListReader<'g> {
         }
     }
 
-    /// Checks one list (`count`, then capacity ids) and, if `node` has `level`, stores it.
-    fn load(&mut self, node: u32, level: u8, bytes: &[u8]) -> Result<(), HnswError> {
+    /// Checks one list (`count`, then capacity ids) and, if `store` and `node` has `level`,
+    /// stores it (lists read in place are only checked).
+    fn load(&mut self, node: u32, level: u8, bytes: &[u8], store: bool) -> Result<(), HnswError> {
         let mut words = bytes.chunks_exact(4).map(le_u32);
         let count = words.next().unwrap_or(0) as usize;
         let present = self.graph.level(node).is_some();
@@ -247,7 +291,7 @@ impl<'g> ListReader<'g> {
                 self.ids.push(id);
             }
         }
-        if present {
+        if present && store {
             self.graph.set_neighbors(node, level, &self.ids);
         }
         Ok(())

@@ -1,6 +1,8 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use std::sync::Arc;
+
 use super::persist::crc32;
 use super::*;
 use crate::flat;
@@ -297,6 +299,76 @@ fn bytes_round_trip_to_identical_results() {
     let empty = Hnsw::new(3, Metric::L1, HnswParams::default());
     let loaded = Hnsw::from_bytes(&empty.to_bytes()).unwrap();
     assert!(loaded.is_empty() && loaded.to_bytes() == empty.to_bytes());
+}
+
+/// A graph loaded with `from_shared` reads its level-0 lists where they lie (when aligned)
+/// and answers exactly as the graph it was saved from; an insert copies them first; a
+/// misaligned image or a version-1 one is copied; a range outside the bytes is an error.
+#[test]
+fn shared_images_are_read_in_place_and_answer_identically() {
+    let data = clustered(15, 3_000, DIM, Metric::L2Squared);
+    let queries = clustered(16, 30, DIM, Metric::L2Squared);
+    let mut index = Hnsw::build_leaving_out(
+        &data,
+        DIM,
+        Metric::L2Squared,
+        params(),
+        2,
+        &BuildControl::new(),
+        &[7],
+    )
+    .unwrap();
+    index.mark_deleted(11);
+    let image = index.to_bytes();
+    let answers = |g: &Hnsw| -> Vec<Vec<(u32, f32)>> {
+        queries
+            .chunks_exact(DIM)
+            .map(|q| g.search(&data, q, 10, 40, None))
+            .collect()
+    };
+    let want = answers(&index);
+    let place = |at: usize| -> SharedBytes {
+        let mut bytes = vec![0u8; at];
+        bytes.extend_from_slice(&image);
+        Arc::new(bytes)
+    };
+    let level0 = index.graph.len() * (1 + 2 * params().m) * 4;
+    let shared = Hnsw::from_shared(place(64), 64..64 + image.len()).unwrap();
+    assert_eq!(shared.shared_bytes(), level0);
+    assert_eq!(
+        shared.memory_bytes() + level0,
+        Hnsw::from_bytes(&image).unwrap().memory_bytes()
+    );
+    assert_eq!(answers(&shared), want);
+    assert_eq!(
+        (shared.to_bytes(), shared.deleted_count()),
+        (image.clone(), 1)
+    );
+    // an insert copies the lists first; the graph then matches one that never shared
+    let (mut shared, mut owned) = (shared, Hnsw::from_bytes(&image).unwrap());
+    shared.insert(&data, 7).unwrap();
+    owned.insert(&data, 7).unwrap();
+    assert_eq!(shared.shared_bytes(), 0);
+    assert_eq!(shared.to_bytes(), owned.to_bytes());
+    // misaligned: copied
+    let copied = Hnsw::from_shared(place(1), 1..1 + image.len()).unwrap();
+    assert_eq!((copied.shared_bytes(), answers(&copied)), (0, want.clone()));
+    // version 1 (no padding): still read, copied
+    let mut v1 = image.clone();
+    let pad_at = 56 + 3_000 + 3_000usize.div_ceil(8);
+    v1.drain(pad_at..pad_at.next_multiple_of(64));
+    v1[8] = 1;
+    v1.truncate(v1.len() - 4);
+    let crc = crc32(&v1);
+    v1.extend_from_slice(&crc.to_le_bytes());
+    let old: SharedBytes = Arc::new(v1.clone());
+    let old = Hnsw::from_shared(old, 0..v1.len()).unwrap();
+    assert_eq!((old.shared_bytes(), answers(&old)), (0, want));
+    assert_eq!(old.to_bytes(), image, "saved again as version 2");
+    assert!(matches!(
+        Hnsw::from_shared(place(0), 0..image.len() + 1),
+        Err(HnswError::Corruption(_))
+    ));
 }
 
 /// A small graph with a gap (row 3 never inserted), several levels and a deletion.

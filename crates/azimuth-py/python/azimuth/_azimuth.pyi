@@ -56,7 +56,8 @@ class Database:
         (``"l2"``, ``"ip"`` and ``"l1"`` are accepted as aliases). ``m``, ``ef_construct``
         and ``full_scan_threshold`` tune the HNSW index; ``quantization`` makes searches
         walk int8 or 1-bit codes and rescore from the vectors; ``on_disk=True`` reads sealed
-        vectors from the segment files through memory maps. Raises ``AlreadyExists``."""
+        vectors and graph links from their files through memory maps. Raises
+        ``AlreadyExists``."""
     def get_collection(self, name: str) -> Collection:
         """The collection ``name`` (or an alias of it). Raises ``NotFound`` (a ``KeyError``)."""
     def get_or_create_collection(
@@ -208,8 +209,9 @@ class Collection:
     def info(self) -> dict[str, Any]:
         """name, dim, metric, points_count, segments_count, payload_schema, and the ANN
         index: indexed_vectors, indexing_pending, recall_calibration ({vector: [(ef,
-        recall@10), ...]}); quantization ("int8", "binary" or None); vector_bytes_in_memory and
-        vector_bytes_mapped (``on_disk``)."""
+        recall@10), ...]}); quantization ("int8", "binary" or None); vector_bytes_in_memory,
+        vector_bytes_mapped, index_bytes_in_memory (graphs and codes) and index_bytes_mapped
+        (graph links, ``on_disk``)."""
     def build_index(self) -> None:
         """Builds the ANN index now instead of waiting for the background indexer (which
         starts once writes pause for a second)."""

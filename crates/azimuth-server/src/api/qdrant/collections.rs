@@ -520,6 +520,8 @@ fn info_json(info: &CollectionInfo) -> Value {
         "pending": ix.pending,
         "building": ix.building.map(|(done, rows)| json!({"linked": done, "rows": rows})),
         "calibration": calibration,
+        "index_bytes": ix.index_bytes,
+        "index_bytes_mapped": ix.index_bytes_mapped,
     });
     json!({"status": if ix.pending { "yellow" } else { "green" }, "optimizer_status": "ok",
         "indexed_vectors_count": ix.indexed_vectors,

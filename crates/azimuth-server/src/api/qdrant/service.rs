@@ -79,6 +79,15 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
             ));
         }
     }
+    out.push_str("# HELP collection_index_bytes bytes of graphs and quantized codes held in memory, or graph links read through memory maps of graph files (hnsw_config.on_disk)\n# TYPE collection_index_bytes gauge\n");
+    for (label, c) in &collections {
+        let i = c.info().indexing;
+        for (place, n) in [("memory", i.index_bytes), ("mapped", i.index_bytes_mapped)] {
+            out.push_str(&format!(
+                "collection_index_bytes{{collection=\"{label}\",place=\"{place}\"}} {n}\n"
+            ));
+        }
+    }
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
