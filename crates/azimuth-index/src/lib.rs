@@ -36,4 +36,4 @@ pub mod npy;
 pub mod quant;
 
 pub use distance::Metric;
-pub use hnsw::{Hnsw, HnswError, HnswParams, SharedBytes};
+pub use hnsw::{Hnsw, HnswError, HnswParams, ImageBytes, SharedBytes};

@@ -363,12 +363,13 @@ pub(super) fn place_columns(dir: &CollectionDir, st: &mut State, config: &Collec
 /// Puts every sealed segment's graphs where the configuration wants them: the graph of a
 /// vector whose `hnsw_config.on_disk` is set reads its level-0 lists (nearly all its links)
 /// through a read-only memory map of its graph file, others hold them in memory. Graphs
-/// loaded at open are placed as they are read; this moves a graph built since (its file is
-/// written before it is installed) and follows a settings update. A graph a search or a
-/// build holds at the moment is left for a later checkpoint; a segment whose graph file
-/// cannot serve a map is marked and keeps its graphs in memory. Called by
-/// [`place_columns`], under the state's write lock, which vector-list changes (the only
-/// moves of graph files) also hold.
+/// loaded at open and graphs a build installs are placed as they are read or installed;
+/// this follows a settings update (and retries what a build could not map). Reading a file
+/// back checks every byte of it, under the state's write lock — a settings change is rare.
+/// A graph a search or a build holds at the moment is left for a later checkpoint; a
+/// segment whose graph file cannot serve a map is marked and keeps its graphs in memory.
+/// Called by [`place_columns`], under the state's write lock, which vector-list changes
+/// (the only moves of graph files) also hold.
 fn place_graphs(dir: &CollectionDir, st: &mut State, config: &CollectionConfig) {
     for seg in st.segments.values_mut() {
         let mut failed = false;
@@ -404,8 +405,10 @@ fn place_graphs(dir: &CollectionDir, st: &mut State, config: &CollectionConfig) 
     }
 }
 
-/// Whether a graph read back from a file is the one a segment holds (the file is written
-/// from it before it is installed; this guards against anything else).
+/// Whether a graph read back from a file has the shape of the one a segment holds. The file
+/// was written from that graph before it was installed, and builds write under the lock
+/// that guards the file names, so this only catches a file of another shape (not another
+/// graph of the same rows, which nothing writes).
 fn same_graph(a: &Hnsw, b: &Hnsw) -> bool {
     (a.len(), a.dim(), a.metric(), a.params(), a.deleted_count())
         == (b.len(), b.dim(), b.metric(), b.params(), b.deleted_count())

@@ -309,8 +309,18 @@ impl Collection {
         if !(same_list && same_data) {
             return Ok(false);
         }
+        let mut graph = graph;
         if let Some(dir) = &self.dir {
             dir.write_graph(segment, vector_no, name, &graph)?;
+            if hnsw_params.on_disk {
+                // read the lists back in place from the file just written, here rather than
+                // in `place_graphs` under the state lock (a failure leaves that to it)
+                if let Ok(Some((_, read))) = dir.read_graph(segment, vector_no, true) {
+                    if read.hnsw.shared_bytes() > 0 {
+                        graph.hnsw = read.hnsw;
+                    }
+                }
+            }
         }
         let mut st = self.state.write();
         // A configuration update while this was building may have changed what the graph
@@ -714,6 +724,10 @@ pub(super) fn load_graphs(
         let Some((stored_name, graph)) = dir.read_graph(seg.id, n, mapped)? else {
             continue;
         };
+        if mapped && graph.hnsw.shared_bytes() == 0 && !graph.hnsw.is_empty() {
+            // a version 1 file or a failed map: `place_graphs` need not read it again
+            seg.graphs_unmappable = true;
+        }
         if left_behind(config, seg.id, name, &stored_name) {
             // left behind by a change of the vector list (see `vectors.rs`): the indexer
             // builds what is missing

@@ -325,13 +325,17 @@ impl Collection {
         self.len() == 0
     }
 
-    /// Drops the pages of vectors read through memory maps (`on_disk`) from the process's
-    /// resident set; the operating system's page cache keeps them until it needs the
-    /// memory, and the next read faults them back in. Nothing changes for vectors in memory.
+    /// Drops the pages of vectors and graph links read through memory maps (`on_disk`) from
+    /// the process's resident set; the operating system's page cache keeps them until it
+    /// needs the memory, and the next read faults them back in. Nothing changes for what is
+    /// held in memory.
     pub fn release_mapped_memory(&self) {
         let st = self.state.read();
         for seg in st.segments.values() {
             seg.data.release_mapped();
+            for g in seg.graphs.values() {
+                g.hnsw.release_shared();
+            }
         }
     }
 

@@ -20,7 +20,7 @@ use azimuth_index::{Hnsw, SharedBytes};
 
 use super::codec::{Decoder, Encoder};
 use super::files::{frame, unframe, FRAME_HEADER};
-use super::mapped::FileMap;
+use super::mapped::{FileMap, GraphMap};
 use crate::ann::{ValueGraph, VectorGraph};
 use crate::error::{Error, Result};
 
@@ -69,7 +69,7 @@ pub(crate) fn decode(path: &Path, file: &[u8]) -> Result<(String, VectorGraph)> 
 /// read in place (every byte is checked first, as by `decode`).
 pub(crate) fn decode_mapped(path: &Path, map: &FileMap) -> Result<(String, VectorGraph)> {
     let (name, calibration, image) = decode_parts(path, map)?;
-    let shared: SharedBytes = map.clone();
+    let shared: SharedBytes = Arc::new(GraphMap(map.clone()));
     let hnsw =
         Hnsw::from_shared(shared, image).map_err(|e| Error::corruption(path, e.to_string()))?;
     Ok((name, VectorGraph::loaded(hnsw, calibration)))
@@ -168,4 +168,57 @@ pub(crate) fn decode_values(
         return Err(d.corrupt("bytes after the last value graph"));
     }
     Ok((name, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use azimuth_index::{HnswParams, Metric};
+
+    use super::*;
+
+    /// A version 2 file read through a map serves its level-0 lists in place; a version 1
+    /// file (no padding, a version 1 image) is still read, into memory, mapped or not.
+    #[test]
+    fn version_2_files_map_their_lists_and_version_1_files_are_still_read() {
+        let data: Vec<f32> = (0..200 * 8).map(|i| (i * 37 % 101) as f32).collect();
+        let hnsw = Hnsw::build(&data, 8, Metric::L2Squared, HnswParams::default(), 1);
+        let image = hnsw.to_bytes();
+        let graph = VectorGraph::loaded(hnsw, vec![(16, 0.9), (32, 0.95)]);
+        let dir = tempfile::tempdir().unwrap();
+        let (v2_path, v1_path) = (dir.path().join("v2.azg"), dir.path().join("v1.azg"));
+        std::fs::write(&v2_path, encode("v", &graph)).unwrap();
+        // version 1: the image without its padding, the file without its own
+        let pad_at = 56 + 200 + 200usize.div_ceil(8);
+        let mut old_image = image.clone();
+        old_image.drain(pad_at..pad_at.next_multiple_of(64));
+        old_image[8] = 1;
+        old_image.truncate(old_image.len() - 4);
+        let crc = crc32fast::hash(&old_image);
+        old_image.extend_from_slice(&crc.to_le_bytes());
+        let mut e = Encoder::with_capacity(old_image.len() + 64);
+        e.str("v");
+        e.len(2);
+        for (ef, recall) in [(16u32, 0.9f32), (32, 0.95)] {
+            e.u32(ef);
+            e.u32(recall.to_bits());
+        }
+        e.buf.extend_from_slice(&old_image);
+        std::fs::write(&v1_path, frame(MAGIC, 1, &e.buf)).unwrap();
+
+        let answer = |g: &VectorGraph| g.hnsw.search(&data, &data[8..16], 5, 32, None);
+        let want = answer(&graph);
+        let map = crate::storage::mapped::map(&v2_path).unwrap();
+        let (name, mapped) = decode_mapped(&v2_path, &map).unwrap();
+        assert_eq!(name, "v");
+        assert_eq!(mapped.hnsw.shared_bytes(), 200 * (1 + 2 * 16) * 4);
+        assert_eq!(mapped.calibration, graph.calibration);
+        assert_eq!(answer(&mapped), want);
+        for path in [&v1_path, &v2_path] {
+            let (_, read) = decode(path, &std::fs::read(path).unwrap()).unwrap();
+            assert_eq!((read.hnsw.shared_bytes(), answer(&read)), (0, want.clone()));
+        }
+        let map = crate::storage::mapped::map(&v1_path).unwrap();
+        let (_, old) = decode_mapped(&v1_path, &map).unwrap();
+        assert_eq!((old.hnsw.shared_bytes(), answer(&old)), (0, want));
+    }
 }

@@ -1,8 +1,10 @@
 //! Read-only memory maps of sealed segment files, so dense columns of `on_disk` vectors are
-//! read from the page cache instead of living in the process's memory.
+//! read from the page cache instead of living in the process's memory, and of graph files,
+//! whose level-0 lists `hnsw_config.on_disk` graphs read in place.
 //!
-//! Soundness rests on the file contract: a segment file is written once, fsynced and never
-//! modified or truncated afterwards (a deleted file's pages stay valid until the last map of
+//! Soundness rests on the file contract: a segment or graph file is written once (graph
+//! files are replaced atomically, never written in place), fsynced and never modified or
+//! truncated afterwards (a deleted file's pages stay valid until the last map of
 //! it goes), and the data directory's `LOCK` keeps other Azimuth processes out. A third party
 //! writing into a live segment file is outside that contract, as it is for every database
 //! that maps its files.
@@ -37,6 +39,25 @@ pub(crate) fn settle(map: &FileMap) {
     }
     #[cfg(not(unix))]
     let _ = map;
+}
+
+/// A mapped graph file, whose image a graph reads its level-0 lists from in place
+/// (`hnsw_config.on_disk`). Graph files, like segment files, are written once (atomically
+/// replaced, never modified in place).
+pub(crate) struct GraphMap(pub FileMap);
+
+// SAFETY: the mapping stays at its address until the last `Arc` of it goes, and the file
+// is never modified (see the module comment), so the bytes do not change.
+unsafe impl azimuth_index::ImageBytes for GraphMap {
+    fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    fn release(&self) {
+        #[cfg(unix)]
+        // SAFETY: as in `settle`: the mapping is read-only and shared.
+        let _ = unsafe { self.0.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
+    }
 }
 
 /// `len` f32 values at byte offset `start` of a mapped file.

@@ -329,21 +329,29 @@ pub(super) fn link_all(
     threads: usize,
     control: &BuildControl,
 ) {
-    in_chunks(rows, threads, control, |row| builder.link(row, entry));
+    in_chunks(
+        rows,
+        threads,
+        control,
+        || (),
+        |_, row| builder.link(row, entry),
+    );
 }
 
-/// Calls `each` for every node `0..nodes`, on `threads` workers of a private rayon pool
-/// (sequentially for one thread or a tiny input) that claim [`CHUNK`] nodes at a time and
-/// count them into `control`. Stops early when `control` is cancelled.
-pub(super) fn in_chunks(
+/// Calls `each(state, node)` for every node `0..nodes`, on `threads` workers of a private
+/// rayon pool (sequentially for one thread or a tiny input) that each start from `init()`,
+/// claim [`CHUNK`] nodes at a time and count them into `control`. Stops early when `control`
+/// is cancelled.
+pub(super) fn in_chunks<S>(
     nodes: usize,
     threads: usize,
     control: &BuildControl,
-    each: impl Fn(u32) + Sync,
+    init: impl Fn() -> S + Sync,
+    each: impl Fn(&mut S, u32) + Sync,
 ) {
-    let run = |start: usize, end: usize| {
+    let run = |state: &mut S, start: usize, end: usize| {
         for node in (start..end).filter_map(|node| u32::try_from(node).ok()) {
-            each(node);
+            each(state, node);
         }
         control.linked.fetch_add(end - start, Relaxed);
     };
@@ -356,15 +364,18 @@ pub(super) fn in_chunks(
             .ok(),
     };
     let next = AtomicUsize::new(0);
-    let worker = || loop {
-        if control.is_cancelled() {
-            break;
+    let worker = || {
+        let mut state = init();
+        loop {
+            if control.is_cancelled() {
+                break;
+            }
+            let start = next.fetch_add(CHUNK, Relaxed);
+            if start >= nodes {
+                break;
+            }
+            run(&mut state, start, (start + CHUNK).min(nodes));
         }
-        let start = next.fetch_add(CHUNK, Relaxed);
-        if start >= nodes {
-            break;
-        }
-        run(start, (start + CHUNK).min(nodes));
     };
     let Some(pool) = pool else {
         worker();

@@ -78,12 +78,17 @@ impl Hnsw {
             local: &local,
             space: Space::new(data, self.dim, self.metric),
         };
-        in_chunks(rows.len(), threads, control, |node| {
-            let mut buf = Buffers::default();
-            for lev in 0..=index.graph.level(node).unwrap_or(0) {
-                deriving.derive_list(node, lev, &mut buf);
-            }
-        });
+        in_chunks(
+            rows.len(),
+            threads,
+            control,
+            Buffers::default,
+            |buf, node| {
+                for lev in 0..=index.graph.level(node).unwrap_or(0) {
+                    deriving.derive_list(node, lev, buf);
+                }
+            },
+        );
         Ok((!control.is_cancelled()).then_some(index))
     }
 }

@@ -13,25 +13,51 @@ use std::sync::Arc;
 
 /// Bytes a graph loaded from them may keep reading in place (say, a memory map of the file
 /// that holds the graph's image) instead of copying its level-0 lists.
-pub type SharedBytes = Arc<dyn AsRef<[u8]> + Send + Sync>;
+///
+/// # Safety
+///
+/// The slice `bytes` returns stays valid, at the same address and unchanged for as long as
+/// the value lives (a graph reads it through a pointer taken once).
+pub unsafe trait ImageBytes: Send + Sync {
+    fn bytes(&self) -> &[u8];
+    /// Lets the resident copy of the bytes go where that means something (a memory map's
+    /// pages, which later reads fault back in); a hint that must not change the bytes.
+    fn release(&self) {}
+}
+
+// SAFETY: a `Vec` behind a shared `Arc` is never mutated, so its buffer stays put.
+unsafe impl ImageBytes for Vec<u8> {
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+}
+
+/// Shared [`ImageBytes`].
+pub type SharedBytes = Arc<dyn ImageBytes>;
 
 /// The level-0 slots: owned, or read in place from an image's bytes.
 enum Level0 {
     Owned(Vec<AtomicU32>),
-    /// `len` little-endian `u32` slots at byte `start` of `bytes`. Never written: writers
-    /// see no slots here (and `Hnsw::insert` copies them into `Owned` first).
+    /// `len` little-endian `u32` slots at `words`, inside `bytes`. Only ever read (as plain
+    /// `u32`): writers see no slots here, and `Hnsw::insert` copies them into `Owned` first.
     Shared {
         bytes: SharedBytes,
-        start: usize,
+        words: *const u32,
         len: usize,
     },
 }
+
+// SAFETY: `words` points into the bytes that the `Arc` (itself `Send + Sync`) keeps alive
+// and that nothing writes (see `ImageBytes`); the slots are only read.
+unsafe impl Send for Level0 {}
+// SAFETY: as above: shared reads of immutable memory.
+unsafe impl Sync for Level0 {}
 
 impl std::fmt::Debug for Level0 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Level0::Owned(v) => write!(f, "Owned({} slots)", v.len()),
-            Level0::Shared { start, len, .. } => write!(f, "Shared({len} slots at byte {start})"),
+            Level0::Shared { len, .. } => write!(f, "Shared({len} slots)"),
         }
     }
 }
@@ -40,47 +66,39 @@ impl Level0 {
     /// Slots `start..start + len` of `bytes`, if they lie inside, are aligned for `u32` and
     /// the machine is little-endian (the image's byte order).
     fn shared(bytes: SharedBytes, start: usize, len: usize) -> Option<Level0> {
-        let slice = (*bytes).as_ref();
+        let slice = bytes.bytes();
         let end = len.checked_mul(4)?.checked_add(start)?;
-        let fits = end <= slice.len()
-            && (slice.as_ptr() as usize)
-                .wrapping_add(start)
-                .is_multiple_of(std::mem::align_of::<AtomicU32>())
-            && cfg!(target_endian = "little");
-        fits.then_some(Level0::Shared { bytes, start, len })
+        let region = slice.get(start..end)?;
+        let aligned = region.as_ptr().cast::<u32>().is_aligned();
+        let words = region.as_ptr().cast::<u32>();
+        (aligned && cfg!(target_endian = "little")).then_some(Level0::Shared { bytes, words, len })
     }
 
-    fn slots(&self) -> &[AtomicU32] {
-        match self {
-            Level0::Owned(v) => v,
-            Level0::Shared { bytes, start, len } => {
-                let base = (**bytes).as_ref().as_ptr();
-                // SAFETY: `shared` checked that the range lies inside the bytes and is
-                // aligned for `AtomicU32`, which has the size and bit validity of `u32`; the
-                // bytes live as long as `self`, and are only ever read with relaxed loads of
-                // 4 bytes, which the standard library documents as sound even on read-only
-                // memory (a read-only memory map).
-                unsafe { std::slice::from_raw_parts(base.add(*start).cast::<AtomicU32>(), *len) }
-            }
-        }
-    }
-
-    /// Slots a writer may store into: none while shared.
-    fn writable(&self) -> &[AtomicU32] {
+    /// The slots held in memory; none while they are read in place.
+    fn owned(&self) -> &[AtomicU32] {
         match self {
             Level0::Owned(v) => v,
             Level0::Shared { .. } => &[],
         }
     }
 
+    /// The slots read in place, if they are.
+    fn shared_words(&self) -> Option<&[u32]> {
+        match self {
+            Level0::Owned(_) => None,
+            // SAFETY: `shared` checked that the `len` words lie inside the bytes and are
+            // aligned for `u32` (every bit pattern is valid); `ImageBytes` keeps them at that
+            // address, unchanged, while `bytes` lives, which is at least as long as `self`.
+            Level0::Shared { words, len, .. } => {
+                Some(unsafe { std::slice::from_raw_parts(*words, *len) })
+            }
+        }
+    }
+
     /// The slots as an owned vector (copied out of shared bytes).
     fn make_owned(&mut self) -> &mut Vec<AtomicU32> {
-        if let Level0::Shared { .. } = self {
-            let copy = self
-                .slots()
-                .iter()
-                .map(|w| AtomicU32::new(w.load(Relaxed)))
-                .collect();
+        if let Some(words) = self.shared_words() {
+            let copy = words.iter().map(|&w| AtomicU32::new(w)).collect();
             *self = Level0::Owned(copy);
         }
         match self {
@@ -242,23 +260,15 @@ impl Graph {
         }
     }
 
-    /// The raw list (count slot first) of `node` at `level`; empty if it has no such level.
-    pub(super) fn slots(&self, node: u32, level: u8) -> &[AtomicU32] {
-        self.slots_in(self.level0.slots(), node, level)
-    }
-
-    /// [`Graph::slots`] for a writer: empty on level 0 while it is read in place.
-    fn writable_slots(&self, node: u32, level: u8) -> &[AtomicU32] {
-        self.slots_in(self.level0.writable(), node, level)
-    }
-
-    fn slots_in<'a>(&'a self, level0: &'a [AtomicU32], node: u32, level: u8) -> &'a [AtomicU32] {
+    /// The raw list (count slot first) of `node` at `level` as the graph holds it; empty if
+    /// it has no such level, and on level 0 while the lists are read in place (see
+    /// [`Graph::neighbors_into`]), so writers never reach those.
+    fn slots(&self, node: u32, level: u8) -> &[AtomicU32] {
         let index = node as usize;
         let slots = match self.levels.get(index) {
             Some(&l) if l != ABSENT && l >= level => {
                 if level == 0 {
-                    let stride = self.stride0();
-                    level0.get(index * stride..(index + 1) * stride)
+                    self.level0.owned().get(self.level0_range(index))
                 } else {
                     let stride = self.stride_upper();
                     let start = self
@@ -276,10 +286,44 @@ impl Graph {
         slots.unwrap_or(&[])
     }
 
+    fn level0_range(&self, index: usize) -> std::ops::Range<usize> {
+        let stride = self.stride0();
+        index * stride..(index + 1) * stride
+    }
+
+    /// The level-0 list of `node` read in place, if the lists are and it is present.
+    #[inline]
+    fn shared_list(&self, node: u32) -> Option<Option<&[u32]>> {
+        let words = self.level0.shared_words()?;
+        let present = self.level(node).is_some();
+        Some(
+            present
+                .then(|| words.get(self.level0_range(node as usize)))
+                .flatten(),
+        )
+    }
+
+    /// Starts loading the list of `node` at `level`.
+    #[inline]
+    pub(super) fn prefetch_list(&self, node: u32, level: u8) {
+        match self.shared_list(node).filter(|_| level == 0) {
+            Some(list) => crate::distance::prefetch(list.unwrap_or(&[])),
+            None => crate::distance::prefetch(self.slots(node, level)),
+        }
+    }
+
     /// Replaces `out` with the neighbours of `node` at `level`.
     #[inline]
     pub(super) fn neighbors_into(&self, node: u32, level: u8, out: &mut Vec<u32>) {
         out.clear();
+        if level == 0 {
+            if let Some(list) = self.shared_list(node) {
+                if let Some((&count, ids)) = list.and_then(|l| l.split_first()) {
+                    out.extend_from_slice(&ids[..(count as usize).min(ids.len())]);
+                }
+                return;
+            }
+        }
         if let Some((count, ids)) = self.slots(node, level).split_first() {
             let count = (count.load(Relaxed) as usize).min(ids.len());
             out.extend(ids[..count].iter().map(|id| id.load(Relaxed)));
@@ -293,7 +337,7 @@ impl Graph {
             level > 0 || matches!(self.level0, Level0::Owned(_)),
             "write to level-0 lists read in place"
         );
-        if let Some((count, slots)) = self.writable_slots(node, level).split_first() {
+        if let Some((count, slots)) = self.slots(node, level).split_first() {
             let len = ids.len().min(slots.len());
             for (slot, &id) in slots.iter().zip(&ids[..len]) {
                 slot.store(id, Relaxed);
@@ -322,6 +366,13 @@ impl Graph {
         match &self.level0 {
             Level0::Owned(_) => 0,
             Level0::Shared { len, .. } => len * 4,
+        }
+    }
+
+    /// Releases the resident copy of level-0 lists read in place ([`ImageBytes::release`]).
+    pub(super) fn release_shared(&self) {
+        if let Level0::Shared { bytes, .. } = &self.level0 {
+            bytes.release();
         }
     }
 

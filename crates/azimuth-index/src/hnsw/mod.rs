@@ -80,8 +80,8 @@ use std::fmt;
 
 pub use self::build::BuildControl;
 use self::build::{link_all, Builder, Locks};
-pub use self::graph::SharedBytes;
 use self::graph::{level_for, Graph};
+pub use self::graph::{ImageBytes, SharedBytes};
 pub use self::search::QueryDistance;
 use self::search::{FloatQuery, Scored, ScratchPool, Space, View};
 use crate::distance::Metric;
@@ -485,5 +485,11 @@ impl Hnsw {
     /// ([`Hnsw::from_shared`]); zero when it holds them itself.
     pub fn shared_bytes(&self) -> usize {
         self.graph.shared_bytes()
+    }
+
+    /// Hints that the level-0 lists read in place may leave memory for now (see
+    /// [`ImageBytes::release`]); nothing for a graph that holds them itself.
+    pub fn release_shared(&self) {
+        self.graph.release_shared();
     }
 }

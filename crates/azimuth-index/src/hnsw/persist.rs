@@ -80,8 +80,8 @@ impl Hnsw {
     /// as by `from_bytes`. See [`Hnsw::shared_bytes`].
     pub fn from_shared(bytes: SharedBytes, range: Range<usize>) -> Result<Hnsw, HnswError> {
         let start = range.start;
-        let image = (*bytes)
-            .as_ref()
+        let image = bytes
+            .bytes()
             .get(range)
             .ok_or_else(|| corruption("image range outside the bytes"))?;
         load(image, Some((&bytes, start)))

@@ -312,7 +312,7 @@ impl View<'_> {
                 break;
             }
             if let Some(Reverse(next)) = candidates.peek() {
-                distance::prefetch(self.graph.slots(next.id, level));
+                self.graph.prefetch_list(next.id, level);
             }
             self.graph.neighbors_into(current.id, level, neighbors);
             fresh.clear();

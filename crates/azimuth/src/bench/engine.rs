@@ -1,7 +1,7 @@
 //! `azimuth bench --engine`: the same measurements through the database engine (an
 //! in-memory collection, indexed as the background indexer would), so filters, payload
 //! indexes and the exact-vs-graph planner are measured too. `--on-disk DIR` stores the
-//! collection in a directory with its vectors `on_disk` (read through memory maps).
+//! collection in a directory with its vectors and graphs `on_disk` (read through memory maps).
 
 use std::io::BufRead;
 use std::path::Path;
@@ -159,6 +159,7 @@ pub(super) fn build(
                 .vectors
                 .entry(String::new())
                 .and_modify(|v| v.on_disk = true);
+            config.hnsw.on_disk = true;
             let dir = root.join(format!("azimuth-bench-{name}-{}", std::process::id()));
             if dir.exists() {
                 std::fs::remove_dir_all(&dir)

@@ -77,8 +77,8 @@ pub struct BenchArgs {
     #[arg(long, requires = "filter")]
     pub repeated_filter: bool,
     /// Run through the engine with each collection stored in a new directory under DIR
-    /// (removed afterwards) and its vectors `on_disk`: sealed vectors are read through
-    /// memory maps of the segment files. Implies --engine. (Engine runs print the
+    /// (removed afterwards), its vectors and graphs `on_disk`: sealed vectors and the
+    /// graphs' level-0 links are read through memory maps of their files. Implies --engine. (Engine runs print the
     /// process's resident memory, anonymous and file-backed, after each index's build and
     /// after its sweep.)
     #[arg(long, value_name = "DIR")]
