@@ -213,10 +213,7 @@ impl ValueGraph {
         threads: usize,
         control: &BuildControl,
     ) -> Option<ValueGraph> {
-        let mut data = Vec::with_capacity(rows.len() * col.dim);
-        for &r in &rows {
-            data.extend_from_slice(col.row(r));
-        }
+        let data = gather(col, &rows);
         let gp = graph_params(params);
         let hnsw = Hnsw::build_with(&data, col.dim, metric_for(distance), gp, threads, control)?;
         Some(ValueGraph { rows, hnsw })
@@ -232,10 +229,7 @@ impl ValueGraph {
         threads: usize,
         control: &BuildControl,
     ) -> Option<ValueGraph> {
-        let mut data = Vec::with_capacity(rows.len() * col.dim);
-        for &r in &rows {
-            data.extend_from_slice(col.row(r));
-        }
+        let data = gather(col, &rows);
         let hnsw = parent
             .derive_subset(&rows, &data, threads, control)
             .ok()??;
@@ -302,6 +296,16 @@ impl ValueGraph {
     pub fn memory_bytes(&self) -> usize {
         self.rows.capacity() * 4 + self.hnsw.memory_bytes()
     }
+}
+
+/// The vectors of `rows` of `col`, one after the other (a subset graph's own matrix, for
+/// its build only).
+fn gather(col: &DenseColumn, rows: &[u32]) -> Vec<f32> {
+    let mut data = Vec::with_capacity(rows.len() * col.dim);
+    for &r in rows {
+        data.extend_from_slice(col.row(r));
+    }
+    data
 }
 
 /// The start shared by the keys of `vector`'s value graphs for payload key `key`.

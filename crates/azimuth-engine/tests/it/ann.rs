@@ -271,12 +271,7 @@ fn bulk_load_ends_as_one_indexed_segment_and_reopens_without_rebuild() {
     drop(db);
 
     // A damaged graph file is reported by name, with what to do.
-    let graph = walk(dir.path())
-        .into_iter()
-        .find(|p| p.extension().is_some_and(|e| e == "azg"))
-        .expect("a graph file");
-    let middle = std::fs::metadata(&graph).unwrap().len() as isize / 2;
-    assert_damage_is_reported(dir.path(), &graph, middle, ".azg");
+    let graph = damage_a_graph_file(dir.path());
     std::fs::remove_file(&graph).unwrap();
     let db = Database::open_with(dir.path(), no_background()).unwrap();
     let c = db.collection("c").unwrap();
@@ -304,6 +299,18 @@ fn assert_damage_is_reported(dir: &std::path::Path, file: &std::path::Path, at: 
     };
     assert_eq!(err.kind(), ErrorKind::Corruption);
     assert!(err.to_string().contains(ext), "{err}");
+}
+
+/// Flips a byte in the middle of a graph file under `dir` and checks that opening reports
+/// it; returns the file.
+fn damage_a_graph_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let graph = walk(dir)
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "azg"))
+        .expect("a graph file");
+    let middle = std::fs::metadata(&graph).unwrap().len() as isize / 2;
+    assert_damage_is_reported(dir, &graph, middle, ".azg");
+    graph
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -975,12 +982,7 @@ fn on_disk_graphs_read_their_links_through_maps_of_the_graph_files() {
     assert_eq!(walks(&c), walked, "identical results after reopening");
     drop(c);
     drop(db);
-    let graph = walk(dir.path())
-        .into_iter()
-        .find(|p| p.extension().is_some_and(|e| e == "azg"))
-        .expect("a graph file");
-    let middle = std::fs::metadata(&graph).unwrap().len() as isize / 2;
-    assert_damage_is_reported(dir.path(), &graph, middle, ".azg");
+    damage_a_graph_file(dir.path());
 }
 
 #[test]

@@ -195,18 +195,25 @@ impl Builder<'_> {
     /// Writes `node`'s list at `lev`: the diverse selection of `buf.pruning` (sorted, closest
     /// first). The caller holds `node`'s lock.
     fn write_pruned(&self, node: u32, lev: u8, buf: &mut Buffers) {
-        let capacity = self.graph.capacity(lev);
-        select_diverse(
-            self.space,
-            &buf.pruning,
-            capacity,
-            &mut buf.kept,
-            &mut buf.skipped,
-        );
-        buf.ids.clear();
-        buf.ids.extend(buf.kept.iter().map(|s| s.id));
-        self.graph.set_neighbors(node, lev, &buf.ids);
+        let out = (&mut buf.kept, &mut buf.skipped, &mut buf.ids);
+        write_diverse(self.graph, self.space, (node, lev), &buf.pruning, out);
     }
+}
+
+/// Sets the list of `node` on `lev` to the diverse selection ([`select_diverse`], up to the
+/// list's capacity) of `candidates` (sorted, closest first); `kept`, `skipped` and `ids`
+/// are scratch buffers.
+pub(super) fn write_diverse(
+    graph: &Graph,
+    space: Space<'_>,
+    (node, lev): (u32, u8),
+    candidates: &[Scored],
+    (kept, skipped, ids): (&mut Vec<Scored>, &mut Vec<Scored>, &mut Vec<u32>),
+) {
+    select_diverse(space, candidates, graph.capacity(lev), kept, skipped);
+    ids.clear();
+    ids.extend(kept.iter().map(|s| s.id));
+    graph.set_neighbors(node, lev, ids);
 }
 
 /// The HNSW neighbour heuristic, in two passes (as Vamana's α schedule): first HNSW's own

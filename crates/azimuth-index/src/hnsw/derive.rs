@@ -6,7 +6,7 @@
 //! through the same neighbour heuristic as a build. No beam search runs, so deriving costs
 //! a small part of a build: one pass over the lists and a few hundred distances per node.
 
-use super::build::{in_chunks, select_diverse};
+use super::build::{in_chunks, write_diverse};
 use super::graph::Graph;
 use super::search::{Scored, Space};
 use super::{rows_in, BuildControl, Hnsw, HnswError};
@@ -142,17 +142,8 @@ impl Deriving<'_> {
                 scored.push(Scored { dist, id });
             });
         scored.sort_unstable();
-        let capacity = self.graph.capacity(lev);
-        scored.truncate(CANDIDATES_PER_SLOT * capacity);
-        select_diverse(
-            self.space,
-            scored,
-            capacity,
-            &mut buf.kept,
-            &mut buf.skipped,
-        );
-        buf.ids.clear();
-        buf.ids.extend(buf.kept.iter().map(|s| s.id));
-        self.graph.set_neighbors(node, lev, &buf.ids);
+        scored.truncate(CANDIDATES_PER_SLOT * self.graph.capacity(lev));
+        let out = (&mut buf.kept, &mut buf.skipped, &mut buf.ids);
+        write_diverse(self.graph, self.space, (node, lev), scored, out);
     }
 }
