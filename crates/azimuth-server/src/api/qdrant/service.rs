@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use azimuth_engine::CollectionInfo;
 use serde_json::json;
 
 use crate::reply::{ApiResult, Reply};
@@ -70,24 +71,28 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
             c.len()
         ));
     }
-    out.push_str("# HELP collection_dense_vector_bytes bytes of dense vectors held in memory or read through memory maps of segment files (on_disk vectors)\n# TYPE collection_dense_vector_bytes gauge\n");
-    for (label, c) in &collections {
-        let b = c.info().dense_bytes;
-        for (place, n) in [("memory", b.in_memory), ("mapped", b.mapped)] {
-            out.push_str(&format!(
-                "collection_dense_vector_bytes{{collection=\"{label}\",place=\"{place}\"}} {n}\n"
-            ));
+    // each collection's info once: both gauges below read it
+    let infos: Vec<_> = collections.iter().map(|(l, c)| (l, c.info())).collect();
+    let mut by_place = |name: &str, help: &str, bytes: &dyn Fn(&CollectionInfo) -> [usize; 2]| {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
+        for (label, info) in &infos {
+            for (place, n) in ["memory", "mapped"].into_iter().zip(bytes(info)) {
+                out.push_str(&format!(
+                    "{name}{{collection=\"{label}\",place=\"{place}\"}} {n}\n"
+                ));
+            }
         }
-    }
-    out.push_str("# HELP collection_index_bytes bytes of graphs and quantized codes held in memory, or graph links read through memory maps of graph files (hnsw_config.on_disk)\n# TYPE collection_index_bytes gauge\n");
-    for (label, c) in &collections {
-        let i = c.info().indexing;
-        for (place, n) in [("memory", i.index_bytes), ("mapped", i.index_bytes_mapped)] {
-            out.push_str(&format!(
-                "collection_index_bytes{{collection=\"{label}\",place=\"{place}\"}} {n}\n"
-            ));
-        }
-    }
+    };
+    by_place(
+        "collection_dense_vector_bytes",
+        "bytes of dense vectors held in memory or read through memory maps of segment files (on_disk vectors)",
+        &|i| [i.dense_bytes.in_memory, i.dense_bytes.mapped],
+    );
+    by_place(
+        "collection_index_bytes",
+        "bytes of graphs and quantized codes held in memory, or graph links read through memory maps of graph files (hnsw_config.on_disk)",
+        &|i| [i.indexing.index_bytes, i.indexing.index_bytes_mapped],
+    );
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
