@@ -142,22 +142,31 @@ impl VectorGraph {
     /// The cheapest calibrated `ef` whose estimated recall meets `target`, and that
     /// estimate; the largest calibrated `ef` when none does.
     pub fn ef_for_recall(&self, target: f32) -> Option<(usize, f32)> {
-        let found = self
-            .calibration
-            .iter()
-            .find(|(_, r)| *r >= target)
-            .or(self.calibration.last())?;
-        Some((found.0 as usize, found.1))
+        ef_for_recall(&self.calibration, target)
     }
 
     /// The estimated recall@10 at `ef`: that of the largest calibrated ef not above it.
     pub fn recall_at(&self, ef: usize) -> Option<f32> {
-        self.calibration
-            .iter()
-            .take_while(|(e, _)| *e as usize <= ef)
-            .last()
-            .map(|p| p.1)
+        recall_at(&self.calibration, ef)
     }
+}
+
+/// See [`VectorGraph::ef_for_recall`]; `calibration` ascending by ef.
+pub(crate) fn ef_for_recall(calibration: &[(u32, f32)], target: f32) -> Option<(usize, f32)> {
+    let found = calibration
+        .iter()
+        .find(|(_, r)| *r >= target)
+        .or(calibration.last())?;
+    Some((found.0 as usize, found.1))
+}
+
+/// See [`VectorGraph::recall_at`].
+pub(crate) fn recall_at(calibration: &[(u32, f32)], ef: usize) -> Option<f32> {
+    calibration
+        .iter()
+        .take_while(|(e, _)| *e as usize <= ef)
+        .last()
+        .map(|p| p.1)
 }
 
 /// A graph over a subset of a segment's rows: the rows holding one payload value (Qdrant's
@@ -169,6 +178,10 @@ pub(crate) struct ValueGraph {
     /// Segment row of each local node.
     pub rows: Vec<u32>,
     hnsw: Hnsw,
+    /// `(ef, estimated recall@10)` of a filter graph, measured when it was built (see
+    /// [`ValueGraph::calibrate`]); empty when not measured (value graphs, graphs read back
+    /// from a file).
+    pub calibration: Vec<(u32, f32)>,
 }
 
 /// Distances from a query to the local nodes of a [`ValueGraph`], read from the segment's
@@ -216,7 +229,11 @@ impl ValueGraph {
         let data = gather(col, &rows);
         let gp = graph_params(params);
         let hnsw = Hnsw::build_with(&data, col.dim, metric_for(distance), gp, threads, control)?;
-        Some(ValueGraph { rows, hnsw })
+        Some(ValueGraph {
+            rows,
+            hnsw,
+            calibration: Vec::new(),
+        })
     }
 
     /// The graph of `rows` of `col` (sorted segment rows, each in `parent`, the segment's
@@ -233,7 +250,11 @@ impl ValueGraph {
         let hnsw = parent
             .derive_subset(&rows, &data, threads, control)
             .ok()??;
-        Some(ValueGraph { rows, hnsw })
+        Some(ValueGraph {
+            rows,
+            hnsw,
+            calibration: Vec::new(),
+        })
     }
 
     /// The best `k` accepted segment rows of `col` (the column the graph was built from;
@@ -282,13 +303,88 @@ impl ValueGraph {
     pub fn from_parts(rows: Vec<u32>, hnsw: Hnsw) -> Option<ValueGraph> {
         let ascending = rows.windows(2).all(|w| w[0] < w[1]);
         (ascending && hnsw.len() == rows.len() && (0..rows.len() as u32).all(|i| hnsw.contains(i)))
-            .then_some(ValueGraph { rows, hnsw })
+            .then_some(ValueGraph {
+                rows,
+                hnsw,
+                calibration: Vec::new(),
+            })
     }
 
     pub fn hnsw(&self) -> &Hnsw {
         &self.hnsw
     }
 
+    /// Measures recall@10 at each ladder ef, walking as searches will (with the segment's
+    /// `codes`), with up to [`CALIBRATION_QUERIES`] of `outside` (segment rows the graph
+    /// does not hold, ascending) as queries against exact search over the graph's rows that
+    /// `usable` accepts. Rows outside a filter make conservative queries: their nearest
+    /// admitted rows lie across the filter's border, as they do for queries drawn from the
+    /// excluded part of the data, the hard case for a graph of a subset.
+    pub fn calibrate(
+        &mut self,
+        col: &DenseColumn,
+        codes: Option<&Codes>,
+        outside: &[u32],
+        usable: &dyn Fn(u32) -> bool,
+    ) {
+        let queries = spread(outside, CALIBRATION_QUERIES);
+        if queries.is_empty() {
+            return;
+        }
+        let metric = self.hnsw.metric();
+        let rows: Vec<u32> = self.rows.iter().copied().filter(|&r| usable(r)).collect();
+        let truths: Vec<Vec<u32>> = queries
+            .iter()
+            .map(|&q| {
+                let found =
+                    flat::search_rows(col.row(q), &col.data, col.dim, metric, CALIBRATION_K, &rows);
+                found.into_iter().map(|h| h.0).collect()
+            })
+            .collect();
+        let qp = QuantizationParams::default();
+        self.calibration = recall_ladder(col, &queries, &truths, |q, ef| {
+            self.search(col, q, CALIBRATION_K, ef, (codes, &qp), usable)
+        });
+    }
+}
+
+/// Up to `n` of `rows`, evenly spaced; none when there are fewer than `10 × n` (too few for
+/// queries that stand for the rest).
+fn spread(rows: &[u32], n: usize) -> Vec<u32> {
+    if rows.len() <= n * 10 {
+        return Vec::new();
+    }
+    rows.iter()
+        .step_by(rows.len() / n)
+        .take(n)
+        .copied()
+        .collect()
+}
+
+/// Recall@10 of `search(query, ef)` at each ladder ef, for `queries` (rows of `col`) against
+/// their exact answers `truths`.
+fn recall_ladder(
+    col: &DenseColumn,
+    queries: &[u32],
+    truths: &[Vec<u32>],
+    search: impl Fn(&[f32], usize) -> Vec<(u32, f32)>,
+) -> Vec<(u32, f32)> {
+    EF_LADDER
+        .iter()
+        .map(|&ef| {
+            let mut found = 0usize;
+            let mut total = 0usize;
+            for (&q, truth) in queries.iter().zip(truths) {
+                let got = search(col.row(q), ef);
+                found += got.iter().filter(|h| truth.contains(&h.0)).count();
+                total += truth.len();
+            }
+            (ef as u32, found as f32 / total.max(1) as f32)
+        })
+        .collect()
+}
+
+impl ValueGraph {
     pub fn len(&self) -> usize {
         self.rows.len()
     }
@@ -403,17 +499,7 @@ pub(crate) fn build(
     let gp = graph_params(params);
     let rows = col.present.len() as u32;
     let usable_rows: Vec<u32> = (0..rows).filter(|&r| usable(r)).collect();
-    let queries: Vec<u32> = if usable_rows.len() > CALIBRATION_QUERIES * 10 {
-        let step = usable_rows.len() / CALIBRATION_QUERIES;
-        usable_rows
-            .iter()
-            .step_by(step)
-            .take(CALIBRATION_QUERIES)
-            .copied()
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let queries = spread(&usable_rows, CALIBRATION_QUERIES);
     let hnsw = Hnsw::build_leaving_out(&col.data, col.dim, metric, gp, threads, control, &queries)?;
     let mut graph = VectorGraph {
         hnsw,
@@ -459,20 +545,10 @@ fn calibrate(
             .collect()
         })
         .collect();
-    EF_LADDER
-        .iter()
-        .map(|&ef| {
-            let mut found = 0usize;
-            let mut total = 0usize;
-            for (&q, truth) in queries.iter().zip(&truths) {
-                let qp = QuantizationParams::default();
-                let got = graph.search(col, col.row(q), CALIBRATION_K, ef, &qp, Some(usable));
-                found += got.iter().filter(|h| truth.contains(&h.0)).count();
-                total += truth.len();
-            }
-            (ef as u32, found as f32 / total.max(1) as f32)
-        })
-        .collect()
+    let qp = QuantizationParams::default();
+    recall_ladder(col, queries, &truths, |q, ef| {
+        graph.search(col, q, CALIBRATION_K, ef, &qp, Some(usable))
+    })
 }
 
 #[cfg(test)]
@@ -486,6 +562,38 @@ mod tests {
             codes: None,
             all_present: true,
         }
+    }
+
+    /// A subset graph calibrated with rows outside it as queries: efs ascending, recall
+    /// climbing to the top of the ladder; too few outside rows leave it unmeasured.
+    #[test]
+    fn filter_graphs_are_calibrated_with_rows_outside_them() {
+        let dim = 8;
+        let rows = 4000u32;
+        let data: Vec<f32> = (0..rows as usize * dim)
+            .map(|i| ((i * 7919 % 1009) as f32 / 1009.0) - 0.5)
+            .collect();
+        let col = DenseColumn {
+            dim,
+            data: crate::segment::Floats::Owned(data),
+            present: vec![true; rows as usize],
+        };
+        let (inside, outside): (Vec<u32>, Vec<u32>) = (0..rows).partition(|r| r % 3 != 0);
+        let params = HnswParams::default();
+        let control = BuildControl::new();
+        let built = ValueGraph::build(&col, inside, Distance::Euclid, &params, 1, &control);
+        let mut g = built.expect("not cancelled");
+        g.calibrate(&col, None, &outside[..50], &|_| true);
+        assert!(
+            g.calibration.is_empty(),
+            "50 queries stand for too few rows"
+        );
+        g.calibrate(&col, None, &outside, &|_| true);
+        assert_eq!(g.calibration.len(), EF_LADDER.len());
+        assert!(g.calibration.windows(2).all(|w| w[0].0 < w[1].0));
+        let top = g.calibration.last().unwrap().1;
+        assert!(top >= 0.99, "recall at ef 512: {top}");
+        assert!(ef_for_recall(&g.calibration, 0.9).is_some_and(|(ef, r)| ef <= 512 && r >= 0.9));
     }
 
     #[test]

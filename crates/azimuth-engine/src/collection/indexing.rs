@@ -496,12 +496,13 @@ impl Collection {
         threads: usize,
     ) -> Result<bool> {
         let config = self.config();
-        let data = {
+        let (data, deleted, parent) = {
             let st = self.state.read();
             let Some(seg) = st.segments.get(&segment) else {
                 return Ok(true);
             };
-            seg.data.clone()
+            let parent = seg.graphs.get(&work.vector).cloned();
+            (seg.data.clone(), seg.deleted.clone(), parent)
         };
         let (Some(col), Some(params)) = (
             data.dense.get(&work.vector),
@@ -519,13 +520,23 @@ impl Collection {
             counted: false,
         });
         *self.building.lock() = Some(build.clone());
-        let parent = {
-            let st = self.state.read();
-            st.segments
-                .get(&segment)
-                .and_then(|s| s.graphs.get(&work.vector).cloned())
+        let usable = |r: u32| {
+            !deleted.get(r as usize).copied().unwrap_or(true)
+                && col.present.get(r as usize).copied().unwrap_or(false)
         };
-        let graph = match parent.filter(|p| derivable(&work.rows, &p.hnsw, data.ids.len())) {
+        let outside: Vec<u32> = {
+            let mut inside = work.rows.iter().peekable();
+            (0..data.ids.len() as u32)
+                .filter(|&r| {
+                    while inside.next_if(|&&i| i < r).is_some() {}
+                    inside.peek() != Some(&&r) && usable(r)
+                })
+                .collect()
+        };
+        let derived = parent
+            .as_ref()
+            .filter(|p| derivable(&work.rows, &p.hnsw, data.ids.len()));
+        let mut graph = match derived {
             Some(parent) => {
                 ann::ValueGraph::derive(col, work.rows, &parent.hnsw, threads, &build.control)
             }
@@ -538,6 +549,11 @@ impl Collection {
                 &build.control,
             ),
         };
+        // measured as searches will walk it: on the segment's codes, if it has them
+        let codes = parent.as_ref().and_then(|p| p.codes.as_ref());
+        if let Some(g) = graph.as_mut() {
+            g.calibrate(col, codes, &outside, &usable);
+        }
         *self.building.lock() = None;
         if build.control.is_cancelled() {
             return Ok(false);

@@ -205,13 +205,26 @@ impl Collection {
             return None;
         }
         let default_ef = ann::params_for(&config, &req.using).ef_construct;
+        let full_scan_rows = ann::full_scan_rows(&config, &req.using);
         let k = req.offset.saturating_add(req.limit);
+        let filter = req.filter.as_ref().filter(|f| !f.is_empty());
         let st = self.state.read();
         st.segments
             .values()
-            .filter_map(|s| s.graphs.get(&req.using))
-            .filter_map(|g| {
+            .filter_map(|s| {
+                let g = s.graphs.get(&req.using)?;
                 let ef = choose_ef(g, &req.params, default_ef, k);
+                // the same routes as `graph_hits`
+                if let Some(f) = filter.filter(|f| value_graph(s, &req.using, f).is_none()) {
+                    let (set, fg) = s.filter_lookup(f, Some(&req.using));
+                    if set.count < full_scan_rows {
+                        return Some(1.0); // scanned exactly
+                    }
+                    if let Some(fg) = fg.filter(|fg| !fg.calibration.is_empty()) {
+                        let ef = calibrated_ef(&fg.calibration, &req.params, k).unwrap_or(ef);
+                        return ann::recall_at(&fg.calibration, ef);
+                    }
+                }
                 g.recall_at(ef)
             })
             .min_by(|a, b| a.total_cmp(b))
@@ -529,6 +542,8 @@ fn graph_hits(
     // a filter this segment keeps seeing has a graph of its matching rows (built by the
     // indexer once the walks below added up; see `indexing::filter_graph_work`)
     if let Some(fg) = filter_graph {
+        // a recall target reads the filter graph's own calibration, when it was measured
+        let ef = calibrated_ef(&fg.calibration, how.params, how.k).unwrap_or(ef);
         return fg.search(col, q, how.k, ef, codes, &accept);
     }
     seg.note_filter_walk(&set, how.name);
@@ -563,6 +578,13 @@ fn choose_ef(g: &VectorGraph, params: &SearchParams, default_ef: usize, k: usize
         (None, None) => default_ef,
     }
     .max(k)
+}
+
+/// The beam width a recall target asks of a graph with `calibration`; `None` without a
+/// target or a calibration.
+fn calibrated_ef(calibration: &[(u32, f32)], params: &SearchParams, k: usize) -> Option<usize> {
+    let target = params.target_recall?;
+    ann::ef_for_recall(calibration, target).map(|p| p.0.max(k))
 }
 
 fn sparse_hits(seg: &Segment, name: &str, q: &SparseVector, filter: Option<&Filter>) -> Vec<Hit> {

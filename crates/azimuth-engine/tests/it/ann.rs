@@ -618,6 +618,21 @@ fn repeated_filters_earn_a_graph_of_their_rows() {
     for f in [&f, &small] {
         let served = recall(&c, &queries, 10, |req| req.filter = Some(f.clone()));
         assert!(served >= 0.95, "recall through the filter graph {served}");
+        // a recall target reads the filter graph's own calibration (measured with rows the
+        // filter rejects as queries), and its estimate is what the searches get
+        let target = |req: &mut SearchRequest| {
+            req.filter = Some(f.clone());
+            req.params.target_recall = Some(0.95);
+        };
+        let mut req = SearchRequest::dense(queries[0].clone(), 10);
+        target(&mut req);
+        let estimate = c.estimated_recall(&req).expect("a calibrated filter graph");
+        let achieved = recall(&c, &queries, 10, target);
+        assert!(estimate >= 0.95, "estimate {estimate}");
+        assert!(
+            achieved >= 0.93 && (achieved - f64::from(estimate)).abs() < 0.05,
+            "estimated {estimate}, achieved {achieved}"
+        );
     }
     // deleted rows never come back through it; hits still satisfy the whole filter
     let doomed: Vec<PointId> = (0..8000u64)

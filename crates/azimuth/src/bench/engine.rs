@@ -93,7 +93,12 @@ impl Searcher for EngineIndex {
 impl EngineIndex {
     /// Searches every query once with the filter (as a workload repeating it would), then
     /// runs the indexer so what the repeats earned gets built; reports how long that took.
-    pub(super) fn learn_filter(&self, queries: &npy::Matrix, k: usize) -> Result<()> {
+    pub(super) fn learn_filter(
+        &self,
+        queries: &npy::Matrix,
+        k: usize,
+        efs: &[usize],
+    ) -> Result<()> {
         for q in 0..queries.rows {
             self.search(queries.row(q), k, 64);
         }
@@ -105,6 +110,22 @@ impl EngineIndex {
             start.elapsed().as_secs_f64(),
             self.collection.info().indexing.filter_graphs
         );
+        // what the engine expects of these searches (a filter graph's own calibration)
+        if queries.rows > 0 {
+            let estimates: Vec<String> = efs
+                .iter()
+                .map(|&ef| {
+                    let mut req = SearchRequest::dense(queries.row(0).to_vec(), k);
+                    req.filter = self.filter.clone();
+                    req.params.hnsw_ef = Some(ef.max(1));
+                    match self.collection.estimated_recall(&req) {
+                        Some(r) => format!("ef {ef}: {r:.3}"),
+                        None => format!("ef {ef}: -"),
+                    }
+                })
+                .collect();
+            eprintln!("estimated recall@10: {}", estimates.join(", "));
+        }
         Ok(())
     }
 }

@@ -361,7 +361,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
                 let (index, s) = engine::build(a, name, distance, &base, &payloads)?;
                 engine_build_s = Some(s);
                 if a.repeated_filter && name != "flat" {
-                    index.learn_filter(&queries, a.k)?;
+                    index.learn_filter(&queries, a.k, &a.ef)?;
                 }
                 Box::new(index)
             }
