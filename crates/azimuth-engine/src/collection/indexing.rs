@@ -551,7 +551,7 @@ impl Collection {
         };
         // measured as searches will walk it: on the segment's codes, if it has them
         let codes = parent.as_ref().and_then(|p| p.codes.as_ref());
-        if let Some(g) = graph.as_mut() {
+        if let Some(g) = graph.as_mut().filter(|_| !build.control.is_cancelled()) {
             g.calibrate(col, codes, &outside, &usable);
         }
         *self.building.lock() = None;
