@@ -346,6 +346,14 @@ impl ValueGraph {
             self.search(col, q, CALIBRATION_K, ef, (codes, &qp), usable)
         });
     }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn memory_bytes(&self) -> usize {
+        self.rows.capacity() * 4 + self.hnsw.memory_bytes()
+    }
 }
 
 /// Up to `n` of `rows`, evenly spaced; none when there are fewer than `10 × n` (too few for
@@ -382,16 +390,6 @@ fn recall_ladder(
             (ef as u32, found as f32 / total.max(1) as f32)
         })
         .collect()
-}
-
-impl ValueGraph {
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    pub fn memory_bytes(&self) -> usize {
-        self.rows.capacity() * 4 + self.hnsw.memory_bytes()
-    }
 }
 
 /// The vectors of `rows` of `col`, one after the other (a subset graph's own matrix, for

@@ -524,15 +524,10 @@ impl Collection {
             !deleted.get(r as usize).copied().unwrap_or(true)
                 && col.present.get(r as usize).copied().unwrap_or(false)
         };
-        let outside: Vec<u32> = {
-            let mut inside = work.rows.iter().peekable();
-            (0..data.ids.len() as u32)
-                .filter(|&r| {
-                    while inside.next_if(|&&i| i < r).is_some() {}
-                    inside.peek() != Some(&&r) && usable(r)
-                })
-                .collect()
-        };
+        // the rows the filter rejects: its graph's calibration queries
+        let outside: Vec<u32> = (0..data.ids.len() as u32)
+            .filter(|&r| usable(r) && work.rows.binary_search(&r).is_err())
+            .collect();
         let derived = parent
             .as_ref()
             .filter(|p| derivable(&work.rows, &p.hnsw, data.ids.len()));

@@ -1,6 +1,7 @@
 //! Exact top-k search over dense vectors (SIMD scan) and sparse vectors (dot product).
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use azimuth_index::distance::Metric;
 use azimuth_index::flat;
@@ -15,7 +16,7 @@ use crate::filter::{Condition, Filter, Match};
 use crate::point::{
     prepare_dense, unknown_vector, PayloadSelector, ScoredPoint, SparseVector, VectorSelector,
 };
-use crate::segment::{DenseColumn, Segment};
+use crate::segment::{DenseColumn, RowSet, Segment};
 use crate::types::Distance;
 
 /// The query of a search.
@@ -214,18 +215,17 @@ impl Collection {
             .filter_map(|s| {
                 let g = s.graphs.get(&req.using)?;
                 let ef = choose_ef(g, &req.params, default_ef, k);
-                // the same routes as `graph_hits`
-                if let Some(f) = filter.filter(|f| value_graph(s, &req.using, f).is_none()) {
-                    let (set, fg) = s.filter_lookup(f, Some(&req.using));
-                    if set.count < full_scan_rows {
-                        return Some(1.0); // scanned exactly
-                    }
-                    if let Some(fg) = fg.filter(|fg| !fg.calibration.is_empty()) {
+                let Some(f) = filter else {
+                    return g.recall_at(ef);
+                };
+                match route(s, &req.using, f, full_scan_rows).1 {
+                    Route::Scan => Some(1.0),
+                    Route::Own(fg) if !fg.calibration.is_empty() => {
                         let ef = calibrated_ef(&fg.calibration, &req.params, k).unwrap_or(ef);
-                        return ann::recall_at(&fg.calibration, ef);
+                        ann::recall_at(&fg.calibration, ef)
                     }
+                    _ => g.recall_at(ef),
                 }
-                g.recall_at(ef)
             })
             .min_by(|a, b| a.total_cmp(b))
     }
@@ -521,33 +521,67 @@ fn graph_hits(
         let accept = |r: u32| seg.is_live(r) && col.present[r as usize];
         return g.search(col, q, how.k, ef, qp, Some(&accept));
     };
-    // The matching rows of a sealed segment are computed once per filter and cached, so
-    // the walk's accept test is a bit lookup and the planner knows the exact count.
-    let (set, filter_graph) = seg.filter_lookup(filter, Some(how.name));
-    let qp = &how.params.quantization;
-    if set.count < how.full_scan_rows {
-        let metric = ann::metric_for(how.distance);
-        let rows: Vec<u32> = set
-            .rows()
-            .into_iter()
-            .filter(|&r| seg.is_live(r) && col.present[r as usize])
-            .collect();
-        return flat::search_rows(q, &col.data, col.dim, metric, how.k, &rows);
-    }
+    let (set, route) = route(seg, how.name, filter, how.full_scan_rows);
     let accept = |r: u32| set.contains(r) && seg.is_live(r) && col.present[r as usize];
+    let qp = &how.params.quantization;
     let codes = (g.codes.as_ref(), qp);
-    if let Some(vg) = value_graph(seg, how.name, filter) {
-        return vg.search(col, q, how.k, ef, codes, &accept);
+    match route {
+        Route::Scan => {
+            let metric = ann::metric_for(how.distance);
+            let rows: Vec<u32> = set
+                .rows()
+                .into_iter()
+                .filter(|&r| seg.is_live(r) && col.present[r as usize])
+                .collect();
+            flat::search_rows(q, &col.data, col.dim, metric, how.k, &rows)
+        }
+        Route::Value(vg) => vg.search(col, q, how.k, ef, codes, &accept),
+        Route::Own(fg) => {
+            // a recall target reads the filter graph's own calibration, when it was measured
+            let ef = calibrated_ef(&fg.calibration, how.params, how.k).unwrap_or(ef);
+            fg.search(col, q, how.k, ef, codes, &accept)
+        }
+        Route::Walk => {
+            seg.note_filter_walk(&set, how.name);
+            g.search(col, q, how.k, ef, qp, Some(&accept))
+        }
     }
-    // a filter this segment keeps seeing has a graph of its matching rows (built by the
-    // indexer once the walks below added up; see `indexing::filter_graph_work`)
-    if let Some(fg) = filter_graph {
-        // a recall target reads the filter graph's own calibration, when it was measured
-        let ef = calibrated_ef(&fg.calibration, how.params, how.k).unwrap_or(ef);
-        return fg.search(col, q, how.k, ef, codes, &accept);
-    }
-    seg.note_filter_walk(&set, how.name);
-    g.search(col, q, how.k, ef, qp, Some(&accept))
+}
+
+/// How a filtered search crosses a sealed segment that has a graph of its vector.
+enum Route<'s> {
+    /// Fewer matching rows than the full-scan threshold: an exact scan of them.
+    Scan,
+    /// A walk of the value graph serving one of the filter's `key == value` conditions.
+    Value(&'s ValueGraph),
+    /// A walk of the graph of the filter's own rows (a filter this segment keeps seeing
+    /// earns one from the indexer once the walks below add up; see
+    /// `indexing::filter_graph_work`).
+    Own(Arc<ValueGraph>),
+    /// A walk of the segment's graph whose accept test rejects the other rows.
+    Walk,
+}
+
+/// The filter's matching rows of `seg` — computed once per filter and cached, so the walk's
+/// accept test is a bit lookup and the count is exact — and the route a search of vector
+/// `vector` takes through `seg` (searches and recall estimates alike).
+fn route<'s>(
+    seg: &'s Segment,
+    vector: &str,
+    filter: &Filter,
+    full_scan_rows: usize,
+) -> (Arc<RowSet>, Route<'s>) {
+    let (set, own) = seg.filter_lookup(filter, Some(vector));
+    let route = if set.count < full_scan_rows {
+        Route::Scan
+    } else if let Some(vg) = value_graph(seg, vector, filter) {
+        Route::Value(vg)
+    } else if let Some(fg) = own {
+        Route::Own(fg)
+    } else {
+        Route::Walk
+    };
+    (set, route)
 }
 
 /// The value graph serving one `key == value` condition of `filter.must`, if any: every

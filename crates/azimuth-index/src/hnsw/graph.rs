@@ -291,23 +291,20 @@ impl Graph {
         index * stride..(index + 1) * stride
     }
 
-    /// The level-0 list of `node` read in place, if the lists are and it is present.
+    /// The level-0 list of `node` when the lists are read in place (empty past the last
+    /// node; an absent node's list is empty, which loading checked); `None` when the graph
+    /// holds them itself.
     #[inline]
-    fn shared_list(&self, node: u32) -> Option<Option<&[u32]>> {
+    fn shared_list(&self, node: u32) -> Option<&[u32]> {
         let words = self.level0.shared_words()?;
-        let present = self.level(node).is_some();
-        Some(
-            present
-                .then(|| words.get(self.level0_range(node as usize)))
-                .flatten(),
-        )
+        Some(words.get(self.level0_range(node as usize)).unwrap_or(&[]))
     }
 
     /// Starts loading the list of `node` at `level`.
     #[inline]
     pub(super) fn prefetch_list(&self, node: u32, level: u8) {
         match self.shared_list(node).filter(|_| level == 0) {
-            Some(list) => crate::distance::prefetch(list.unwrap_or(&[])),
+            Some(list) => crate::distance::prefetch(list),
             None => crate::distance::prefetch(self.slots(node, level)),
         }
     }
@@ -318,7 +315,7 @@ impl Graph {
         out.clear();
         if level == 0 {
             if let Some(list) = self.shared_list(node) {
-                if let Some((&count, ids)) = list.and_then(|l| l.split_first()) {
+                if let Some((&count, ids)) = list.split_first() {
                     out.extend_from_slice(&ids[..(count as usize).min(ids.len())]);
                 }
                 return;
