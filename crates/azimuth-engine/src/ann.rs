@@ -178,9 +178,9 @@ pub(crate) struct ValueGraph {
     /// Segment row of each local node.
     pub rows: Vec<u32>,
     hnsw: Hnsw,
-    /// `(ef, estimated recall@10)` of a filter graph, measured when it was built (see
-    /// [`ValueGraph::calibrate`]); empty when not measured (value graphs, graphs read back
-    /// from a file).
+    /// `(ef, estimated recall@10)` measured when the graph was built (see
+    /// [`ValueGraph::calibrate`]) and kept in its file; empty when not measured (a build
+    /// cancelled before it, files written before value-graph file version 3).
     pub calibration: Vec<(u32, f32)>,
 }
 
@@ -298,15 +298,20 @@ impl ValueGraph {
             .collect()
     }
 
-    /// A graph read back from a file: `rows` (ascending segment rows) and the graph over
-    /// them, node `i` being `rows[i]`. `None` when they do not fit each other.
-    pub fn from_parts(rows: Vec<u32>, hnsw: Hnsw) -> Option<ValueGraph> {
+    /// A graph read back from a file: `rows` (ascending segment rows), the graph over them,
+    /// node `i` being `rows[i]`, and its calibration (empty when it was not measured).
+    /// `None` when they do not fit each other.
+    pub fn from_parts(
+        rows: Vec<u32>,
+        hnsw: Hnsw,
+        calibration: Vec<(u32, f32)>,
+    ) -> Option<ValueGraph> {
         let ascending = rows.windows(2).all(|w| w[0] < w[1]);
         (ascending && hnsw.len() == rows.len() && (0..rows.len() as u32).all(|i| hnsw.contains(i)))
             .then_some(ValueGraph {
                 rows,
                 hnsw,
-                calibration: Vec::new(),
+                calibration,
             })
     }
 
@@ -369,27 +374,37 @@ fn spread(rows: &[u32], n: usize) -> Vec<u32> {
         .collect()
 }
 
+/// Recall from which a calibration stops walking: the larger ladder efs are given the
+/// recall last measured (a wider beam finds at least as much, so the entry stays a floor).
+const LADDER_SATURATED: f32 = 0.999;
+
 /// Recall@10 of `search(query, ef)` at each ladder ef, for `queries` (rows of `col`) against
-/// their exact answers `truths`.
+/// their exact answers `truths`. Once an ef reaches [`LADDER_SATURATED`] the wider ones are
+/// not walked.
 fn recall_ladder(
     col: &DenseColumn,
     queries: &[u32],
     truths: &[Vec<u32>],
     search: impl Fn(&[f32], usize) -> Vec<(u32, f32)>,
 ) -> Vec<(u32, f32)> {
-    EF_LADDER
-        .iter()
-        .map(|&ef| {
-            let mut found = 0usize;
-            let mut total = 0usize;
-            for (&q, truth) in queries.iter().zip(truths) {
-                let got = search(col.row(q), ef);
-                found += got.iter().filter(|h| truth.contains(&h.0)).count();
-                total += truth.len();
+    let mut ladder: Vec<(u32, f32)> = Vec::with_capacity(EF_LADDER.len());
+    for &ef in &EF_LADDER {
+        let recall = match ladder.last() {
+            Some(&(_, last)) if last >= LADDER_SATURATED => last,
+            _ => {
+                let mut found = 0usize;
+                let mut total = 0usize;
+                for (&q, truth) in queries.iter().zip(truths) {
+                    let got = search(col.row(q), ef);
+                    found += got.iter().filter(|h| truth.contains(&h.0)).count();
+                    total += truth.len();
+                }
+                found as f32 / total.max(1) as f32
             }
-            (ef as u32, found as f32 / total.max(1) as f32)
-        })
-        .collect()
+        };
+        ladder.push((ef as u32, recall));
+    }
+    ladder
 }
 
 /// The vectors of `rows` of `col`, one after the other (a subset graph's own matrix, for

@@ -373,7 +373,7 @@ impl Collection {
     ) -> Result<bool> {
         let config = self.config();
         let full_scan = ann::full_scan_rows(&config, name);
-        let (data, groups) = {
+        let (data, deleted, parent, groups) = {
             let st = self.state.read();
             let Some(seg) = st.segments.get(&segment) else {
                 return Ok(true);
@@ -385,7 +385,8 @@ impl Collection {
                 .filter(|(_, rows)| value_graph_worth_it(rows.len(), seg.rows(), full_scan))
                 .map(|(v, rows)| (ann::value_graph_key(name, key, &v), rows.to_vec()))
                 .collect();
-            (seg.data.clone(), groups)
+            let parent = seg.graphs.get(name).cloned();
+            (seg.data.clone(), seg.deleted.clone(), parent, groups)
         };
         let (Some(col), Some(params)) = (data.dense.get(name), config.vectors.get(name)) else {
             return Ok(false);
@@ -401,6 +402,13 @@ impl Collection {
         });
         *self.building.lock() = Some(build.clone());
         let hnsw_params = ann::params_for(&config, name);
+        let usable = |r: u32| {
+            !deleted.get(r as usize).copied().unwrap_or(true)
+                && col.present.get(r as usize).copied().unwrap_or(false)
+        };
+        let usable_rows: Vec<u32> = (0..data.ids.len() as u32).filter(|&r| usable(r)).collect();
+        // measured as searches will walk them: on the segment's codes, if it has them
+        let codes = parent.as_ref().and_then(|p| p.codes.as_ref());
         let mut built = Vec::new();
         for (k, rows) in groups {
             let g = ann::ValueGraph::build(
@@ -411,10 +419,18 @@ impl Collection {
                 threads,
                 &build.control,
             );
-            match g {
-                Some(g) => built.push((k, Arc::new(g))),
-                None => break,
-            }
+            let Some(mut g) = g.filter(|_| !build.control.is_cancelled()) else {
+                break;
+            };
+            // the rows of other values: queries whose nearest rows of this value lie
+            // across its border
+            let outside: Vec<u32> = usable_rows
+                .iter()
+                .copied()
+                .filter(|r| g.rows.binary_search(r).is_err())
+                .collect();
+            g.calibrate(col, codes, &outside, &usable);
+            built.push((k, Arc::new(g)));
         }
         *self.building.lock() = None;
         if build.control.is_cancelled() {

@@ -218,13 +218,17 @@ impl Collection {
                 let Some(f) = filter else {
                     return g.recall_at(ef);
                 };
-                match route(s, &req.using, f, full_scan_rows).1 {
-                    Route::Scan => Some(1.0),
-                    Route::Own(fg) if !fg.calibration.is_empty() => {
-                        let ef = calibrated_ef(&fg.calibration, &req.params, k).unwrap_or(ef);
-                        ann::recall_at(&fg.calibration, ef)
+                let route = route(s, &req.using, f, full_scan_rows).1;
+                if let Route::Scan = route {
+                    return Some(1.0);
+                }
+                // a subset graph's own table, when it was measured
+                match route.subset().filter(|vg| !vg.calibration.is_empty()) {
+                    Some(vg) => {
+                        let ef = calibrated_ef(&vg.calibration, &req.params, k).unwrap_or(ef);
+                        ann::recall_at(&vg.calibration, ef)
                     }
-                    _ => g.recall_at(ef),
+                    None => g.recall_at(ef),
                 }
             })
             .min_by(|a, b| a.total_cmp(b))
@@ -525,27 +529,22 @@ fn graph_hits(
     let accept = |r: u32| set.contains(r) && seg.is_live(r) && col.present[r as usize];
     let qp = &how.params.quantization;
     let codes = (g.codes.as_ref(), qp);
-    match route {
-        Route::Scan => {
-            let metric = ann::metric_for(how.distance);
-            let rows: Vec<u32> = set
-                .rows()
-                .into_iter()
-                .filter(|&r| seg.is_live(r) && col.present[r as usize])
-                .collect();
-            flat::search_rows(q, &col.data, col.dim, metric, how.k, &rows)
-        }
-        Route::Value(vg) => vg.search(col, q, how.k, ef, codes, &accept),
-        Route::Own(fg) => {
-            // a recall target reads the filter graph's own calibration, when it was measured
-            let ef = calibrated_ef(&fg.calibration, how.params, how.k).unwrap_or(ef);
-            fg.search(col, q, how.k, ef, codes, &accept)
-        }
-        Route::Walk => {
-            seg.note_filter_walk(&set, how.name);
-            g.search(col, q, how.k, ef, qp, Some(&accept))
-        }
+    if let Some(vg) = route.subset() {
+        // a recall target reads the subset graph's own calibration, when it was measured
+        let ef = calibrated_ef(&vg.calibration, how.params, how.k).unwrap_or(ef);
+        return vg.search(col, q, how.k, ef, codes, &accept);
     }
+    if let Route::Scan = route {
+        let metric = ann::metric_for(how.distance);
+        let rows: Vec<u32> = set
+            .rows()
+            .into_iter()
+            .filter(|&r| seg.is_live(r) && col.present[r as usize])
+            .collect();
+        return flat::search_rows(q, &col.data, col.dim, metric, how.k, &rows);
+    }
+    seg.note_filter_walk(&set, how.name);
+    g.search(col, q, how.k, ef, qp, Some(&accept))
 }
 
 /// How a filtered search crosses a sealed segment that has a graph of its vector.
@@ -560,6 +559,17 @@ enum Route<'s> {
     Own(Arc<ValueGraph>),
     /// A walk of the segment's graph whose accept test rejects the other rows.
     Walk,
+}
+
+impl Route<'_> {
+    /// The graph of a subset of the segment's rows the route walks (a value or filter graph).
+    fn subset(&self) -> Option<&ValueGraph> {
+        match self {
+            Route::Value(vg) => Some(vg),
+            Route::Own(fg) => Some(fg),
+            Route::Scan | Route::Walk => None,
+        }
+    }
 }
 
 /// The filter's matching rows of `seg` — computed once per filter and cached, so the walk's

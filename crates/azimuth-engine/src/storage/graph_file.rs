@@ -10,7 +10,9 @@
 //! the file can serve the image's level-0 lists in place (`hnsw_config.on_disk`).
 //!
 //! Value-graph body: `vector name | key_count u32 | { key path | graph_count u32 |
-//! { graph key | row_count u32 | rows u32* | image (u32 len + HNSW image) }* }*`.
+//! { graph key | row_count u32 | rows u32* | calibration (version 3) | image (u32 len +
+//! HNSW image) }* }*`, the calibration being `count u32 | { ef u32, recall f32 }*` as in a
+//! graph body.
 
 use std::ops::Range;
 use std::path::Path;
@@ -29,8 +31,8 @@ const VERSION: u32 = 2;
 /// Version 2 starts the HNSW image at a multiple of this many bytes into the file.
 const IMAGE_ALIGN: usize = 64;
 const VALUES_MAGIC: &[u8; 8] = b"AZVALGR\0";
-/// Version 2: the same layout, holding version 2 HNSW images.
-const VALUES_VERSION: u32 = 2;
+/// Version 2: version 2 HNSW images; version 3: each graph's calibration after its rows.
+const VALUES_VERSION: u32 = 3;
 
 /// The value graphs of one payload key, as a value-graph file holds them: the key's path
 /// (its text form) and each graph under the key the segment keeps it by.
@@ -43,11 +45,7 @@ pub(crate) fn encode(name: &str, graph: &VectorGraph) -> Vec<u8> {
     let image = graph.hnsw.to_bytes();
     let mut e = Encoder::with_capacity(image.len() + 64 + graph.calibration.len() * 8);
     e.str(name);
-    e.len(graph.calibration.len());
-    for &(ef, recall) in &graph.calibration {
-        e.u32(ef);
-        e.u32(recall.to_bits());
-    }
+    put_calibration(&mut e, &graph.calibration);
     let at = FRAME_HEADER + e.buf.len() + 4;
     let pad = at.next_multiple_of(IMAGE_ALIGN) - at;
     e.len(pad);
@@ -84,6 +82,29 @@ fn decode_parts(path: &Path, file: &[u8]) -> Result<(String, Calibration, Range<
     let version = u32::from_le_bytes([file[8], file[9], file[10], file[11]]);
     let mut d = Decoder::new(body, path);
     let name = d.str()?.to_string();
+    let calibration = get_calibration(&mut d)?;
+    if version >= 2 {
+        let pad = d.u32()? as usize;
+        if pad >= IMAGE_ALIGN || d.take(pad)?.iter().any(|&b| b != 0) {
+            return Err(d.corrupt("bad padding before the graph"));
+        }
+    }
+    let start = FRAME_HEADER + d.pos();
+    let end = start + d.rest().len();
+    Ok((name, calibration, start..end))
+}
+
+/// `count u32 | { ef u32, recall f32 }*`: a graph's ef → recall@10 table.
+fn put_calibration(e: &mut Encoder, calibration: &[(u32, f32)]) {
+    e.len(calibration.len());
+    for &(ef, recall) in calibration {
+        e.u32(ef);
+        e.u32(recall.to_bits());
+    }
+}
+
+/// Reads what [`put_calibration`] wrote: efs strictly ascending, recalls in 0..=1.
+fn get_calibration(d: &mut Decoder) -> Result<Calibration> {
     let n = d.count(8)?;
     let mut calibration = Vec::with_capacity(n);
     for _ in 0..n {
@@ -97,15 +118,7 @@ fn decode_parts(path: &Path, file: &[u8]) -> Result<(String, Calibration, Range<
     if calibration.windows(2).any(|w| w[0].0 >= w[1].0) {
         return Err(d.corrupt("calibration efs not ascending"));
     }
-    if version >= 2 {
-        let pad = d.u32()? as usize;
-        if pad >= IMAGE_ALIGN || d.take(pad)?.iter().any(|&b| b != 0) {
-            return Err(d.corrupt("bad padding before the graph"));
-        }
-    }
-    let start = FRAME_HEADER + d.pos();
-    let end = start + d.rest().len();
-    Ok((name, calibration, start..end))
+    Ok(calibration)
 }
 
 /// Encodes the value graphs of vector `name` of one segment.
@@ -130,6 +143,7 @@ pub(crate) fn encode_values(name: &str, keys: &[StoredValueGraphs<Arc<ValueGraph
             e.str(key);
             e.len(g.rows.len());
             e.u32s(&g.rows);
+            put_calibration(&mut e, &g.calibration);
             e.bytes(image);
         }
     }
@@ -144,6 +158,7 @@ pub(crate) fn decode_values(
     file: &[u8],
 ) -> Result<(String, Vec<StoredValueGraphs<ValueGraph>>)> {
     let body = unframe(path, file, VALUES_MAGIC, VALUES_VERSION)?;
+    let version = u32::from_le_bytes([file[8], file[9], file[10], file[11]]);
     let mut d = Decoder::new(body, path);
     let name = d.str()?.to_string();
     let keys = d.count(8)?;
@@ -156,9 +171,14 @@ pub(crate) fn decode_values(
             let graph_key = d.str()?.to_string();
             let rows = d.count(4)?;
             let rows = d.u32s(rows)?;
+            let calibration = if version >= 3 {
+                get_calibration(&mut d)?
+            } else {
+                Vec::new()
+            };
             let hnsw =
                 Hnsw::from_bytes(d.bytes()?).map_err(|e| Error::corruption(path, e.to_string()))?;
-            let graph = ValueGraph::from_parts(rows, hnsw)
+            let graph = ValueGraph::from_parts(rows, hnsw, calibration)
                 .ok_or_else(|| d.corrupt("a value graph does not fit its rows"))?;
             graphs.push((graph_key, graph));
         }
@@ -220,5 +240,54 @@ mod tests {
         let map = crate::storage::mapped::map(&v1_path).unwrap();
         let (_, old) = decode_mapped(&v1_path, &map).unwrap();
         assert_eq!((old.hnsw.shared_bytes(), answer(&old)), (0, want));
+    }
+
+    /// A value-graph file keeps each graph's calibration (version 3); a version 2 file,
+    /// written before, is read with empty tables.
+    #[test]
+    fn value_graph_files_keep_calibrations_and_version_2_files_are_still_read() {
+        let data: Vec<f32> = (0..50 * 4).map(|i| (i * 37 % 101) as f32).collect();
+        let hnsw = Hnsw::build(&data, 4, Metric::L2Squared, HnswParams::default(), 1);
+        let image = hnsw.to_bytes();
+        let rows: Vec<u32> = (0..50).map(|i| i * 3 + 1).collect();
+        let calibration = vec![(10, 0.8), (16, 0.93), (24, 1.0)];
+        let graph = ValueGraph::from_parts(rows.clone(), hnsw, calibration.clone()).unwrap();
+        let keys = [StoredValueGraphs {
+            key: "tag".to_string(),
+            graphs: vec![("v\0tag\0Integer(1)".to_string(), Arc::new(graph))],
+        }];
+        let path = Path::new("values-1-0.azv");
+        let (name, read) = decode_values(path, &encode_values("v", &keys)).unwrap();
+        assert_eq!(name, "v");
+        let (key, g) = &read[0].graphs[0];
+        assert_eq!(
+            (key.as_str(), &g.rows),
+            (keys[0].graphs[0].0.as_str(), &rows)
+        );
+        assert_eq!(g.calibration, calibration);
+
+        let mut e = Encoder::with_capacity(image.len() + 512);
+        e.str("v");
+        e.len(1);
+        e.str("tag");
+        e.len(1);
+        e.str(&keys[0].graphs[0].0);
+        e.len(rows.len());
+        e.u32s(&rows);
+        e.bytes(&image);
+        let (_, read) = decode_values(path, &frame(VALUES_MAGIC, 2, &e.buf)).unwrap();
+        let g = &read[0].graphs[0].1;
+        assert_eq!((&g.rows, g.calibration.len()), (&rows, 0));
+        // a table that is not ascending is corruption, not a silent misestimate
+        let bad = ValueGraph::from_parts(
+            rows,
+            Hnsw::from_bytes(&image).unwrap(),
+            vec![(16, 0.9), (10, 0.8)],
+        );
+        let keys = [StoredValueGraphs {
+            key: "tag".to_string(),
+            graphs: vec![("k".to_string(), Arc::new(bad.unwrap()))],
+        }];
+        assert!(decode_values(path, &encode_values("v", &keys)).is_err());
     }
 }

@@ -444,6 +444,43 @@ fn quantized_search_with_rescoring_keeps_recall() {
     }
 }
 
+/// Checks that a `target_recall` search filtered by `f` reads the calibration of the value or
+/// filter graph it walks: the estimate meets the target and the searches achieve about it,
+/// and at some ef it differs from the segment graph's (measured with other queries on
+/// another graph, the two tables cannot agree at every ef). Returns the estimate at each
+/// ladder ef, for comparisons across a reopen.
+fn assert_subset_estimates(c: &Collection, queries: &[Vec<f32>], f: &Filter) -> Vec<Option<f32>> {
+    let target = |req: &mut SearchRequest| {
+        req.filter = Some(f.clone());
+        req.params.target_recall = Some(0.95);
+    };
+    let mut req = SearchRequest::dense(queries[0].clone(), 10);
+    target(&mut req);
+    let estimate = c.estimated_recall(&req).expect("a calibrated graph");
+    let achieved = recall(c, queries, 10, target);
+    assert!(estimate >= 0.95, "estimate {estimate}");
+    assert!(
+        achieved >= 0.93 && (achieved - f64::from(estimate)).abs() < 0.05,
+        "estimated {estimate}, achieved {achieved}"
+    );
+    let at = |filter: Option<&Filter>, ef: usize| {
+        let mut req = SearchRequest::dense(queries[0].clone(), 10);
+        req.filter = filter.cloned();
+        req.params.hnsw_ef = Some(ef);
+        c.estimated_recall(&req)
+    };
+    let ladder = [10, 16, 24, 32, 48, 64];
+    let filtered: Vec<Option<f32>> = ladder.iter().map(|&ef| at(Some(f), ef)).collect();
+    assert!(
+        ladder
+            .iter()
+            .zip(&filtered)
+            .any(|(&ef, e)| *e != at(None, ef)),
+        "a filtered estimate read the segment's table"
+    );
+    filtered
+}
+
 /// Collection "c" of `data` with payload `tag` = `t{i % 10}`, indexed, then given a keyword
 /// index on `tag` and its value graphs; also the index bytes before the value graphs.
 fn tagged_with_value_graphs(
@@ -480,6 +517,7 @@ fn value_graphs_serve_keyword_filters() {
         Filter::from_json(&json!({"must": [{"key": "tag", "match": {"value": "t4"}}]})).unwrap();
     let r = recall(&c, &queries, 10, |req| req.filter = Some(f.clone()));
     assert!(r >= 0.95, "recall {r}");
+    assert_subset_estimates(&c, &queries, &f);
     for q in &queries[..10] {
         let mut req = SearchRequest::dense(q.clone(), 10);
         req.filter = Some(f.clone());
@@ -509,12 +547,13 @@ fn value_graphs_are_loaded_on_reopen() {
         .map(PointId::Num)
         .collect();
     let filtered = |c: &Collection| scored(c, &queries, |req| req.filter = Some(f.clone()));
-    let (graph_bytes, before) = {
+    let (graph_bytes, before, estimates) = {
         let db = Database::open_with(dir.path(), no_background()).unwrap();
         let (c, graph_bytes) = tagged_with_value_graphs(&db, &data);
         assert!(c.info().indexing.index_bytes > graph_bytes * 3 / 2);
         c.delete(&PointSelector::Ids(doomed.clone()), true).unwrap();
-        (graph_bytes, filtered(&c))
+        let estimates = assert_subset_estimates(&c, &queries, &f);
+        (graph_bytes, filtered(&c), estimates)
     };
     let azv = |dir: &std::path::Path| -> Vec<std::path::PathBuf> {
         walk(dir)
@@ -535,6 +574,11 @@ fn value_graphs_are_loaded_on_reopen() {
         let after = filtered(&c);
         assert_eq!(before, after, "identical filtered results after reopening");
         assert!(after.iter().flatten().all(|(id, _)| !doomed.contains(id)));
+        assert_eq!(
+            assert_subset_estimates(&c, &queries, &f),
+            estimates,
+            "the value graphs' calibration was loaded with them"
+        );
         c.delete_payload_index("tag", true).unwrap();
     }
     {
@@ -625,32 +669,7 @@ fn repeated_filters_earn_a_graph_of_their_rows() {
         assert!(served >= 0.95, "recall through the filter graph {served}");
         // a recall target reads the filter graph's own calibration (measured with rows the
         // filter rejects as queries), and its estimate is what the searches get
-        let target = |req: &mut SearchRequest| {
-            req.filter = Some(f.clone());
-            req.params.target_recall = Some(0.95);
-        };
-        let mut req = SearchRequest::dense(queries[0].clone(), 10);
-        target(&mut req);
-        let estimate = c.estimated_recall(&req).expect("a calibrated filter graph");
-        let achieved = recall(&c, &queries, 10, target);
-        assert!(estimate >= 0.95, "estimate {estimate}");
-        assert!(
-            achieved >= 0.93 && (achieved - f64::from(estimate)).abs() < 0.05,
-            "estimated {estimate}, achieved {achieved}"
-        );
-        // the table is the filter graph's, not the segment's (measured with other queries
-        // on another graph, the two cannot agree at every ef)
-        let at = |filter: Option<&Filter>, ef: usize| {
-            let mut req = SearchRequest::dense(queries[0].clone(), 10);
-            req.filter = filter.cloned();
-            req.params.hnsw_ef = Some(ef);
-            c.estimated_recall(&req)
-        };
-        let ladder = [10, 16, 24, 32, 48, 64];
-        assert!(
-            ladder.iter().any(|&ef| at(Some(f), ef) != at(None, ef)),
-            "a filtered estimate read the segment's table"
-        );
+        assert_subset_estimates(&c, &queries, f);
     }
     // deleted rows never come back through it; hits still satisfy the whole filter
     let doomed: Vec<PointId> = (0..8000u64)
@@ -1130,7 +1149,7 @@ fn filter_graphs_are_loaded_on_reopen() {
     )
     .unwrap();
     let filtered = |c: &Collection| scored(c, &queries, |req| req.filter = Some(f.clone()));
-    let (graphs, before) = {
+    let (graphs, before, estimates) = {
         let db = Database::open_with(dir.path(), no_background()).unwrap();
         let c = db
             .create_collection("c", config(16, Distance::Dot, 1000))
@@ -1141,7 +1160,8 @@ fn filter_graphs_are_loaded_on_reopen() {
         c.build_indexes().unwrap();
         let graphs = c.info().indexing.filter_graphs;
         assert!(graphs.0 >= 1, "{graphs:?}");
-        (graphs, filtered(&c))
+        let estimates = assert_subset_estimates(&c, &queries, &f);
+        (graphs, filtered(&c), estimates)
     };
     let db = Database::open_with(dir.path(), no_background()).unwrap();
     let c = db.collection("c").unwrap();
@@ -1153,6 +1173,11 @@ fn filter_graphs_are_loaded_on_reopen() {
     let after = filtered(&c);
     assert_eq!(before, after, "identical filtered results after reopening");
     assert!(recall(&c, &queries, 10, |req| req.filter = Some(f.clone())) >= 0.95);
+    assert_eq!(
+        assert_subset_estimates(&c, &queries, &f),
+        estimates,
+        "the filter graph's calibration was loaded with it"
+    );
 }
 
 /// In a quantized collection, value graphs and filter graphs walk the segment's codes and
