@@ -22,7 +22,8 @@ pub(crate) const CALIBRATION_K: usize = 10;
 /// Rows of the segment used as calibration queries.
 const CALIBRATION_QUERIES: usize = 100;
 
-/// Quantized codes the walk uses instead of the f32 rows (rebuilt from the rows on load).
+/// Quantized codes the walk uses instead of the f32 rows (binary codes are kept in the graph
+/// file; int8 codes are encoded from the rows again on load).
 pub(crate) struct Codes(quant::Codes);
 
 impl Codes {
@@ -67,6 +68,33 @@ impl Codes {
     pub fn memory_bytes(&self) -> usize {
         self.0.memory_bytes()
     }
+
+    /// The bytes a graph file keeps of these codes: binary codes only (their k-means and
+    /// assignment cost seconds per hundred thousand rows; int8 codes are one pass over the
+    /// rows, cheaper than reading them).
+    pub fn stored(&self) -> Option<Vec<u8>> {
+        match &self.0 {
+            quant::Codes::Binary(c) => Some(c.to_bytes()),
+            quant::Codes::Int8(_) | quant::Codes::F16(_) => None,
+        }
+    }
+
+    /// Codes read back from [`Codes::stored`] bytes.
+    pub fn from_stored(bytes: &[u8]) -> Result<Codes, quant::CodesError> {
+        BinaryCodes::from_bytes(bytes).map(|c| Codes(quant::Codes::Binary(c)))
+    }
+
+    /// Whether these codes are what [`Codes::encode`] would make of a column of `rows`
+    /// rows of `dim` dimensions for `metric` and `q`: the same kind, shape and metric.
+    /// (Binary codes have no parameters; int8 codes are never stored.)
+    pub fn fit(&self, rows: usize, dim: usize, metric: Metric, q: Option<&Quantization>) -> bool {
+        match (&self.0, q) {
+            (quant::Codes::Binary(c), Some(Quantization::Binary { .. })) => {
+                (c.rows(), c.dim(), c.metric()) == (rows, dim, metric)
+            }
+            _ => false,
+        }
+    }
 }
 
 /// How a walk uses quantized codes (Qdrant's `params.quantization`).
@@ -93,12 +121,13 @@ pub(crate) struct VectorGraph {
 }
 
 impl VectorGraph {
-    /// A graph read back from its file: no codes yet, rows' presence not known yet.
-    pub fn loaded(hnsw: Hnsw, calibration: Vec<(u32, f32)>) -> VectorGraph {
+    /// A graph read back from its file, with the codes it kept (if any; the loader checks
+    /// them against the configuration); rows' presence not known yet.
+    pub fn loaded(hnsw: Hnsw, calibration: Vec<(u32, f32)>, codes: Option<Codes>) -> VectorGraph {
         VectorGraph {
             hnsw,
             calibration,
-            codes: None,
+            codes,
             all_present: false,
         }
     }

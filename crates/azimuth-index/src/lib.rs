@@ -29,6 +29,7 @@
 //! Invariant: `unsafe` appears only in `distance` (intrinsic loads, prefetch hints and the
 //! calls through the dispatch tables), each block with a `// SAFETY:` comment.
 
+mod bytes;
 pub mod distance;
 pub mod flat;
 pub mod hnsw;

@@ -17,6 +17,8 @@
 //! Both implement [`QueryDistance`], so [`Hnsw::search_by`] walks the same graph with them;
 //! [`rescore`] then ranks the walk's candidates by exact f32 distance.
 
+mod persist;
+
 use std::cell::Cell;
 
 use rayon::prelude::*;
@@ -25,6 +27,8 @@ use crate::distance::codes::{int8, weighted_and_popcount, Int8Op};
 use crate::distance::half::{f16_score, f32_to_f16};
 use crate::distance::{self, kernels, Metric};
 use crate::hnsw::{Hnsw, QueryDistance};
+
+pub use self::persist::CodesError;
 
 /// How a quantized search walks and rescores.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -295,6 +299,14 @@ impl BinaryCodes {
 
     pub fn rows(&self) -> usize {
         self.factor.len()
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    pub fn metric(&self) -> Metric {
+        self.metric
     }
 
     /// Number of centroids the rows are centred on.

@@ -772,12 +772,22 @@ pub(super) fn load_graphs(
             ));
         }
         let mut graph = graph;
-        graph.all_present = seg.data.dense[name].all_present();
-        graph.codes = ann::Codes::encode(
-            &seg.data.dense[name],
+        let col = &seg.data.dense[name];
+        graph.all_present = col.all_present();
+        // the codes the file kept, when they are what the configuration asks for now;
+        // otherwise encoded from the rows again
+        let (metric, quantization) = (
             ann::metric_for(params.distance),
             ann::quantization_for(config, name),
         );
+        let rows = col.present.len();
+        if !graph
+            .codes
+            .as_ref()
+            .is_some_and(|c| c.fit(rows, col.dim, metric, quantization))
+        {
+            graph.codes = ann::Codes::encode(col, metric, quantization);
+        }
         seg.graphs.insert(name.clone(), Arc::new(graph));
     }
     Ok(())

@@ -23,11 +23,12 @@ use azimuth_index::{Hnsw, SharedBytes};
 use super::codec::{Decoder, Encoder};
 use super::files::{frame, unframe, FRAME_HEADER};
 use super::mapped::{FileMap, GraphMap};
-use crate::ann::{ValueGraph, VectorGraph};
+use crate::ann::{Codes, ValueGraph, VectorGraph};
 use crate::error::{Error, Result};
 
 const MAGIC: &[u8; 8] = b"AZGRAPH\0";
-const VERSION: u32 = 2;
+/// Version 2: the image at a 64-byte offset; version 3: stored quantized codes before it.
+const VERSION: u32 = 3;
 /// Version 2 starts the HNSW image at a multiple of this many bytes into the file.
 const IMAGE_ALIGN: usize = 64;
 const VALUES_MAGIC: &[u8; 8] = b"AZVALGR\0";
@@ -43,9 +44,12 @@ pub(crate) struct StoredValueGraphs<G> {
 
 pub(crate) fn encode(name: &str, graph: &VectorGraph) -> Vec<u8> {
     let image = graph.hnsw.to_bytes();
-    let mut e = Encoder::with_capacity(image.len() + 64 + graph.calibration.len() * 8);
+    let codes_len = graph.codes.as_ref().map_or(0, |c| c.memory_bytes());
+    let mut e = Encoder::with_capacity(image.len() + codes_len + 128 + graph.calibration.len() * 8);
     e.str(name);
     put_calibration(&mut e, &graph.calibration);
+    let codes = graph.codes.as_ref().and_then(|c| c.stored());
+    e.bytes(codes.as_deref().unwrap_or(&[]));
     let at = FRAME_HEADER + e.buf.len() + 4;
     let pad = at.next_multiple_of(IMAGE_ALIGN) - at;
     e.len(pad);
@@ -57,32 +61,43 @@ pub(crate) fn encode(name: &str, graph: &VectorGraph) -> Vec<u8> {
 /// Decodes a graph file; returns the vector name it was built for and the graph, which
 /// holds all its links.
 pub(crate) fn decode(path: &Path, file: &[u8]) -> Result<(String, VectorGraph)> {
-    let (name, calibration, image) = decode_parts(path, file)?;
+    let ((name, calibration, codes), image) = decode_parts(path, file)?;
     let hnsw =
         Hnsw::from_bytes(&file[image]).map_err(|e| Error::corruption(path, e.to_string()))?;
-    Ok((name, VectorGraph::loaded(hnsw, calibration)))
+    Ok((name, VectorGraph::loaded(hnsw, calibration, codes)))
 }
 
 /// [`decode`] for a graph file's memory map, which the graph keeps: its level-0 lists are
 /// read in place (every byte is checked first, as by `decode`).
 pub(crate) fn decode_mapped(path: &Path, map: &FileMap) -> Result<(String, VectorGraph)> {
-    let (name, calibration, image) = decode_parts(path, map)?;
+    let ((name, calibration, codes), image) = decode_parts(path, map)?;
     let shared: SharedBytes = Arc::new(GraphMap(map.clone()));
     let hnsw =
         Hnsw::from_shared(shared, image).map_err(|e| Error::corruption(path, e.to_string()))?;
-    Ok((name, VectorGraph::loaded(hnsw, calibration)))
+    Ok((name, VectorGraph::loaded(hnsw, calibration, codes)))
 }
 
 /// A graph file's ef → recall calibration.
 type Calibration = Vec<(u32, f32)>;
 
-/// The vector name, the calibration and where the HNSW image lies in `file`.
-fn decode_parts(path: &Path, file: &[u8]) -> Result<(String, Calibration, Range<usize>)> {
+/// What a graph file holds besides the HNSW image: the vector name, the calibration and the
+/// stored quantized codes (version 3; `None` when it kept none).
+type Parts = (String, Calibration, Option<Codes>);
+
+/// The parts of a graph file and where its HNSW image lies in `file`.
+fn decode_parts(path: &Path, file: &[u8]) -> Result<(Parts, Range<usize>)> {
     let body = unframe(path, file, MAGIC, VERSION)?;
     let version = u32::from_le_bytes([file[8], file[9], file[10], file[11]]);
     let mut d = Decoder::new(body, path);
     let name = d.str()?.to_string();
     let calibration = get_calibration(&mut d)?;
+    let codes = match version {
+        3.. => match d.bytes()? {
+            [] => None,
+            bytes => Some(Codes::from_stored(bytes).map_err(|e| d.corrupt(&e.to_string()))?),
+        },
+        _ => None,
+    };
     if version >= 2 {
         let pad = d.u32()? as usize;
         if pad >= IMAGE_ALIGN || d.take(pad)?.iter().any(|&b| b != 0) {
@@ -91,7 +106,7 @@ fn decode_parts(path: &Path, file: &[u8]) -> Result<(String, Calibration, Range<
     }
     let start = FRAME_HEADER + d.pos();
     let end = start + d.rest().len();
-    Ok((name, calibration, start..end))
+    Ok(((name, calibration, codes), start..end))
 }
 
 /// `count u32 | { ef u32, recall f32 }*`: a graph's ef → recall@10 table.
@@ -196,17 +211,35 @@ mod tests {
 
     use super::*;
 
-    /// A version 2 file read through a map serves its level-0 lists in place; a version 1
-    /// file (no padding, a version 1 image) is still read, into memory, mapped or not.
+    /// A version 3 file read through a map serves its level-0 lists in place and gives back
+    /// the binary codes it kept; a version 2 file (no codes) and a version 1 file (no
+    /// padding, a version 1 image) are still read, into memory, mapped or not.
     #[test]
-    fn version_2_files_map_their_lists_and_version_1_files_are_still_read() {
+    fn current_files_map_their_lists_and_keep_codes_and_older_files_are_still_read() {
         let data: Vec<f32> = (0..200 * 8).map(|i| (i * 37 % 101) as f32).collect();
         let hnsw = Hnsw::build(&data, 8, Metric::L2Squared, HnswParams::default(), 1);
         let image = hnsw.to_bytes();
-        let graph = VectorGraph::loaded(hnsw, vec![(16, 0.9), (32, 0.95)]);
+        let binary = azimuth_index::quant::BinaryCodes::encode(&data, 8, Metric::L2Squared);
+        let stored = binary.unwrap().to_bytes();
+        let codes = Codes::from_stored(&stored).unwrap();
+        let calibration = vec![(16, 0.9), (32, 0.95)];
+        let graph = VectorGraph::loaded(hnsw, calibration.clone(), Some(codes));
         let dir = tempfile::tempdir().unwrap();
-        let (v2_path, v1_path) = (dir.path().join("v2.azg"), dir.path().join("v1.azg"));
-        std::fs::write(&v2_path, encode("v", &graph)).unwrap();
+        let path = |v: u32| dir.path().join(format!("v{v}.azg"));
+        std::fs::write(path(3), encode("v", &graph)).unwrap();
+        // the body up to the codes, as versions 1 and 2 begin
+        let mut head = Encoder::with_capacity(64);
+        head.str("v");
+        put_calibration(&mut head, &calibration);
+        // version 2: no codes; padding to put the image at a 64-byte file offset
+        let mut e = Encoder::with_capacity(image.len() + 128);
+        e.buf.extend_from_slice(&head.buf);
+        let at = FRAME_HEADER + e.buf.len() + 4;
+        let pad = at.next_multiple_of(IMAGE_ALIGN) - at;
+        e.len(pad);
+        e.buf.resize(e.buf.len() + pad, 0);
+        e.buf.extend_from_slice(&image);
+        std::fs::write(path(2), frame(MAGIC, 2, &e.buf)).unwrap();
         // version 1: the image without its padding, the file without its own
         let pad_at = 56 + 200 + 200usize.div_ceil(8);
         let mut old_image = image.clone();
@@ -216,29 +249,30 @@ mod tests {
         let crc = crc32fast::hash(&old_image);
         old_image.extend_from_slice(&crc.to_le_bytes());
         let mut e = Encoder::with_capacity(old_image.len() + 64);
-        e.str("v");
-        e.len(2);
-        for (ef, recall) in [(16u32, 0.9f32), (32, 0.95)] {
-            e.u32(ef);
-            e.u32(recall.to_bits());
-        }
+        e.buf.extend_from_slice(&head.buf);
         e.buf.extend_from_slice(&old_image);
-        std::fs::write(&v1_path, frame(MAGIC, 1, &e.buf)).unwrap();
+        std::fs::write(path(1), frame(MAGIC, 1, &e.buf)).unwrap();
 
         let answer = |g: &VectorGraph| g.hnsw.search(&data, &data[8..16], 5, 32, None);
         let want = answer(&graph);
-        let map = crate::storage::mapped::map(&v2_path).unwrap();
-        let (name, mapped) = decode_mapped(&v2_path, &map).unwrap();
-        assert_eq!(name, "v");
-        assert_eq!(mapped.hnsw.shared_bytes(), 200 * (1 + 2 * 16) * 4);
-        assert_eq!(mapped.calibration, graph.calibration);
-        assert_eq!(answer(&mapped), want);
-        for path in [&v1_path, &v2_path] {
-            let (_, read) = decode(path, &std::fs::read(path).unwrap()).unwrap();
-            assert_eq!((read.hnsw.shared_bytes(), answer(&read)), (0, want.clone()));
+        let stored_of = |g: &VectorGraph| g.codes.as_ref().and_then(Codes::stored);
+        for v in [3, 2] {
+            let map = crate::storage::mapped::map(&path(v)).unwrap();
+            let (name, mapped) = decode_mapped(&path(v), &map).unwrap();
+            assert_eq!(name, "v");
+            assert_eq!(mapped.hnsw.shared_bytes(), 200 * (1 + 2 * 16) * 4);
+            assert_eq!(mapped.calibration, calibration);
+            assert_eq!(answer(&mapped), want);
+            let kept = (v == 3).then(|| stored.clone());
+            assert_eq!(stored_of(&mapped), kept, "version {v}");
         }
-        let map = crate::storage::mapped::map(&v1_path).unwrap();
-        let (_, old) = decode_mapped(&v1_path, &map).unwrap();
+        for v in [1, 2, 3] {
+            let (_, read) = decode(&path(v), &std::fs::read(path(v)).unwrap()).unwrap();
+            assert_eq!((read.hnsw.shared_bytes(), answer(&read)), (0, want.clone()));
+            assert_eq!(read.calibration, calibration);
+        }
+        let map = crate::storage::mapped::map(&path(1)).unwrap();
+        let (_, old) = decode_mapped(&path(1), &map).unwrap();
         assert_eq!((old.hnsw.shared_bytes(), answer(&old)), (0, want));
     }
 

@@ -6,6 +6,7 @@ use std::ops::Range;
 use super::graph::{Graph, SharedBytes, ABSENT, MAX_LEVEL};
 use super::search::ScratchPool;
 use super::{Hnsw, HnswError, HnswParams, MAX_EF_CONSTRUCT, MAX_M};
+use crate::bytes::{le_u32, metric_code, metric_from_code, Reader, Truncated};
 use crate::distance::Metric;
 
 const MAGIC: [u8; 8] = *b"AZMHNSW\0";
@@ -111,8 +112,8 @@ fn load(bytes: &[u8], shared: Option<(&SharedBytes, usize)>) -> Result<Hnsw, Hns
     }
     let level0_at = body.len() - r.0.len();
     let stride0 = 1 + 2 * header.params.m;
-    let level0 = r.take_words(header.n.checked_mul(stride0))?;
-    let upper = r.take_words(usize::try_from(header.upper_slots).ok())?;
+    let level0 = r.take_items(header.n.checked_mul(stride0), 4)?;
+    let upper = r.take_items(usize::try_from(header.upper_slots).ok(), 4)?;
     if !r.0.is_empty() {
         return corrupt("trailing bytes after the lists");
     }
@@ -177,12 +178,12 @@ impl Header {
         if !(1..=VERSION).contains(&version) {
             return corrupt(format!("unsupported version {version}"));
         }
-        let kind = r.take(4)?;
-        let metric = match kind {
-            [0, 0, 0, 0] => Metric::Dot,
-            [1, 0, 0, 0] => Metric::L2Squared,
-            [2, 0, 0, 0] => Metric::L1,
-            _ => return corrupt("bad metric or reserved bytes"),
+        let metric = match r.take(4)? {
+            &[code, 0, 0, 0] => metric_from_code(code),
+            _ => None,
+        };
+        let Some(metric) = metric else {
+            return corrupt("bad metric or reserved bytes");
         };
         let dim = usize::try_from(r.u64()?).map_err(|_| corruption("dim too large"))?;
         let m = r.u32()? as usize;
@@ -298,51 +299,9 @@ impl<'g> ListReader<'g> {
     }
 }
 
-/// A cursor over bytes that fails instead of running past the end.
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, len: usize) -> Result<&'a [u8], HnswError> {
-        if len > self.0.len() {
-            return corrupt("truncated");
-        }
-        let (head, rest) = self.0.split_at(len);
-        self.0 = rest;
-        Ok(head)
-    }
-
-    /// `words` little-endian u32 words (`None` = an overflowed size).
-    fn take_words(&mut self, words: Option<usize>) -> Result<&'a [u8], HnswError> {
-        let len = words.and_then(|w| w.checked_mul(4));
-        self.take(len.ok_or_else(|| corruption("size overflows"))?)
-    }
-
-    fn u32(&mut self) -> Result<u32, HnswError> {
-        Ok(le_u32(self.take(4)?))
-    }
-
-    fn u64(&mut self) -> Result<u64, HnswError> {
-        let bytes = self.take(8)?;
-        let mut word = [0u8; 8];
-        word.copy_from_slice(bytes);
-        Ok(u64::from_le_bytes(word))
-    }
-}
-
-/// The first four bytes as a little-endian u32 (missing bytes read as zero).
-fn le_u32(bytes: &[u8]) -> u32 {
-    let mut word = [0u8; 4];
-    for (dst, src) in word.iter_mut().zip(bytes) {
-        *dst = *src;
-    }
-    u32::from_le_bytes(word)
-}
-
-fn metric_code(metric: Metric) -> u8 {
-    match metric {
-        Metric::Dot => 0,
-        Metric::L2Squared => 1,
-        Metric::L1 => 2,
+impl From<Truncated> for HnswError {
+    fn from(t: Truncated) -> HnswError {
+        corruption(t.0)
     }
 }
 
