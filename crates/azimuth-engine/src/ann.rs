@@ -16,7 +16,7 @@ use crate::segment::DenseColumn;
 use crate::types::Distance;
 
 /// The `ef` values a graph is calibrated at.
-pub(crate) const EF_LADDER: [usize; 12] = [10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512];
+pub(crate) const EF_LADDER: [usize; 13] = [10, 16, 24, 32, 40, 48, 64, 96, 128, 192, 256, 384, 512];
 /// Recall is measured as recall@10.
 pub(crate) const CALIBRATION_K: usize = 10;
 /// Rows of the segment used as calibration queries.
