@@ -202,7 +202,13 @@ fn allowed_entry(name: &str) -> bool {
     };
     match name.split_once('/') {
         None => name == "CONFIG" || name == "MANIFEST" || name == LISTING,
-        Some(("segments", f)) => f.starts_with("seg-") && f.ends_with(".azs") && simple(f),
+        // segment files and the graph and value-graph files derived from them
+        Some(("segments", f)) => {
+            let kind = [("seg-", ".azs"), ("graph-", ".azg"), ("values-", ".azv")];
+            kind.iter()
+                .any(|(start, end)| f.starts_with(start) && f.ends_with(end))
+                && simple(f)
+        }
         Some(("wal", f)) => f.starts_with("wal-") && f.ends_with(".log") && simple(f),
         _ => false,
     }
@@ -282,6 +288,8 @@ mod tests {
             "CONFIG",
             "MANIFEST",
             "segments/seg-00000000000000a1.azs",
+            "segments/graph-00000000000000a1-0.azg",
+            "segments/values-00000000000000a1-2.azv",
             "wal/wal-0000000000000002.log",
         ] {
             assert!(allowed_entry(ok), "{ok}");
@@ -294,6 +302,8 @@ mod tests {
             "wal/x",
             "other",
             "segments/.seg-.azs",
+            "segments/graph-1.azs",
+            "segments/values-1/../x.azv",
         ] {
             assert!(!allowed_entry(bad), "{bad}");
         }

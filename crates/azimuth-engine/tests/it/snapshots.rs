@@ -178,3 +178,85 @@ fn full_snapshot_restores_collections_aliases_and_catalog() {
         assert!(db.delete_full_snapshot(hostile).is_err());
     }
 }
+
+/// A snapshot of an indexed collection carries its graph, value-graph and filter-graph
+/// files: the restored collection searches its graphs at once (nothing to build) and
+/// answers exactly as the original.
+#[test]
+fn snapshots_of_indexed_collections_keep_their_graphs() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = DbOptions {
+        background: false,
+        ..Default::default()
+    };
+    let db = Database::open_with(dir.path(), opts.clone()).unwrap();
+    let mut cfg = CollectionConfig::single(16, Distance::Cosine);
+    cfg.optimizer.indexing_threshold = 16; // KiB: 256 rows of 16 floats
+    cfg.hnsw.full_scan_threshold = 4;
+    cfg.quantization = Some(Quantization::Binary { always_ram: true });
+    let c = db.create_collection("idx", cfg).unwrap();
+    c.create_payload_index("tag", FieldSchema::Keyword, true)
+        .unwrap();
+    let mut rng = Rng(9);
+    c.upsert(points(&mut rng, 0..3000, 16), true).unwrap();
+    c.build_indexes().unwrap();
+    let repeated =
+        Filter::from_json(&json!({"must_not": [{"key": "tag", "match": {"any": ["t0", "t1"]}}]}))
+            .unwrap();
+    let queries: Vec<Vec<f32>> = (0..40).map(|_| rng.vector(16)).collect();
+    let search = |c: &Collection, filter: Option<&Filter>| -> Vec<Vec<(PointId, f32)>> {
+        queries
+            .iter()
+            .map(|q| {
+                let mut req = SearchRequest::dense(q.clone(), 10);
+                req.filter = filter.cloned();
+                c.search(&req)
+                    .unwrap()
+                    .into_iter()
+                    .map(|h| (h.id, h.score))
+                    .collect()
+            })
+            .collect()
+    };
+    for _ in 0..2 {
+        search(&c, Some(&repeated)); // the walks that earn the filter its graph
+    }
+    c.build_indexes().unwrap();
+    let info = c.info().indexing;
+    assert!(
+        info.indexed_vectors == 3000 && info.filter_graphs.0 == 1,
+        "{info:?}"
+    );
+    let tag =
+        Filter::from_json(&json!({"must": [{"key": "tag", "match": {"value": "t3"}}]})).unwrap();
+    let before: Vec<_> = [None, Some(&tag), Some(&repeated)]
+        .into_iter()
+        .map(|f| search(&c, f))
+        .collect();
+
+    let snap = db.create_snapshot("idx").unwrap();
+    let path = dir.path().join("snapshots").join("idx").join(&snap.name);
+    db.recover_snapshot_file("copy", &path, Some(&snap.checksum))
+        .unwrap();
+    let check = |copy: &Collection| {
+        let got = copy.info().indexing;
+        assert!(!got.pending, "graphs restored, nothing to build: {got:?}");
+        assert_eq!(got.filter_graphs, info.filter_graphs);
+        // the same graphs (read back, their buffers sized exactly)
+        let (a, b) = (got.index_bytes as f64, info.index_bytes as f64);
+        assert!((a - b).abs() < 0.05 * b, "{a} vs {b} bytes");
+        let after: Vec<_> = [None, Some(&tag), Some(&repeated)]
+            .into_iter()
+            .map(|f| search(copy, f))
+            .collect();
+        assert_eq!(
+            after, before,
+            "the restored collection answers as the original"
+        );
+    };
+    check(&db.collection("copy").unwrap());
+    drop(c);
+    drop(db);
+    let db = Database::open_with(dir.path(), opts).unwrap();
+    check(&db.collection("copy").unwrap());
+}
