@@ -72,9 +72,11 @@ impl Codes {
     /// The bytes a graph file keeps of these codes: binary codes only (their k-means and
     /// assignment cost seconds per hundred thousand rows; int8 codes are one pass over the
     /// rows, cheaper than reading them).
+    /// Codes whose bytes would not fit the file's u32 length are not kept (encoded again on
+    /// open instead).
     pub fn stored(&self) -> Option<Vec<u8>> {
         match &self.0 {
-            quant::Codes::Binary(c) => Some(c.to_bytes()),
+            quant::Codes::Binary(c) => Some(c.to_bytes()).filter(|b| b.len() <= u32::MAX as usize),
             quant::Codes::Int8(_) | quant::Codes::F16(_) => None,
         }
     }
@@ -404,8 +406,8 @@ fn spread(rows: &[u32], n: usize) -> Vec<u32> {
 }
 
 /// Recall from which a calibration stops walking: the larger ladder efs are given the
-/// recall last measured (a wider beam finds at least as much, so the entry stays a floor).
-const LADDER_SATURATED: f32 = 0.999;
+/// recall last measured (every exact answer found; a target of 1.0 is then met there).
+const LADDER_SATURATED: f32 = 1.0;
 
 /// Recall@10 of `search(query, ef)` at each ladder ef, for `queries` (rows of `col`) against
 /// their exact answers `truths`. Once an ef reaches [`LADDER_SATURATED`] the wider ones are

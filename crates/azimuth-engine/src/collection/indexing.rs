@@ -352,6 +352,16 @@ impl Collection {
     }
 }
 
+/// Whether a segment's graph of a vector is still the one a build started from (a
+/// settings change replaces it, and its codes, or drops it).
+fn same_graph(now: Option<&Arc<ann::VectorGraph>>, then: Option<&Arc<ann::VectorGraph>>) -> bool {
+    match (now, then) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
 /// A value's rows get their own graph when a filter on it would walk the segment's graph
 /// (at least `full_scan_threshold` rows) and it is at most this share of the segment.
 const VALUE_GRAPH_MAX_SHARE: f64 = 0.3;
@@ -440,7 +450,12 @@ impl Collection {
         let mut st = self.state.write();
         let still_indexed = st.schema.contains_key(key);
         let installed = match st.segments.get_mut(&segment) {
-            Some(seg) if Arc::ptr_eq(&seg.data, &data) && still_indexed => {
+            // the segment's graph (and codes) the calibrations walked is still its graph
+            Some(seg)
+                if Arc::ptr_eq(&seg.data, &data)
+                    && still_indexed
+                    && same_graph(seg.graphs.get(name), parent.as_ref()) =>
+            {
                 seg.value_graphs.extend(built);
                 seg.value_keys_done.insert((name.to_string(), key.clone()));
                 true
@@ -580,9 +595,9 @@ impl Collection {
         let installed = {
             let st = self.state.read();
             st.segments.get(&segment).is_some_and(|seg| {
-                let graph = graph
-                    .filter(|_| still_wanted && Arc::ptr_eq(&seg.data, &data))
-                    .map(Arc::new);
+                let current = Arc::ptr_eq(&seg.data, &data)
+                    && same_graph(seg.graphs.get(&work.vector), parent.as_ref());
+                let graph = graph.filter(|_| still_wanted && current).map(Arc::new);
                 seg.install_filter_graph(&work.key, &work.vector, graph)
             })
         };

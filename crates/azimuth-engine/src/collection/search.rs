@@ -222,11 +222,11 @@ impl Collection {
                 if let Route::Scan = route {
                     return Some(1.0);
                 }
-                // a subset graph's own table, when it was measured
-                match route.subset().filter(|vg| !vg.calibration.is_empty()) {
-                    Some(vg) => {
-                        let ef = calibrated_ef(&vg.calibration, &req.params, k).unwrap_or(ef);
-                        ann::recall_at(&vg.calibration, ef)
+                // a subset graph's own table, when it was measured for this filter
+                match subset_table(&route, f) {
+                    Some(table) => {
+                        let ef = calibrated_ef(table, &req.params, k).unwrap_or(ef);
+                        ann::recall_at(table, ef)
                     }
                     None => g.recall_at(ef),
                 }
@@ -530,8 +530,9 @@ fn graph_hits(
     let qp = &how.params.quantization;
     let codes = (g.codes.as_ref(), qp);
     if let Some(vg) = route.subset() {
-        // a recall target reads the subset graph's own calibration, when it was measured
-        let ef = calibrated_ef(&vg.calibration, how.params, how.k).unwrap_or(ef);
+        // a recall target reads the subset graph's own calibration, when it applies
+        let table = subset_table(&route, filter).unwrap_or(&[]);
+        let ef = calibrated_ef(table, how.params, how.k).unwrap_or(ef);
         return vg.search(col, q, how.k, ef, codes, &accept);
     }
     if let Route::Scan = route {
@@ -570,6 +571,21 @@ impl Route<'_> {
             Route::Scan | Route::Walk => None,
         }
     }
+}
+
+/// The calibration of the subset graph a search with `filter` walks, when it was measured
+/// and stands for the filter: a filter graph's always (its rows are the filter's), a value
+/// graph's when the `key == value` condition is the whole filter. Other conditions beside
+/// it reject rows the table's walks counted on, so its recall is not that table's: `None`,
+/// and the caller reads the segment graph's table as for any filtered walk.
+fn subset_table<'r>(route: &'r Route<'_>, filter: &Filter) -> Option<&'r [(u32, f32)]> {
+    let vg = route.subset()?;
+    let only_the_value = filter.must.len() == 1
+        && filter.should.is_empty()
+        && filter.must_not.is_empty()
+        && filter.min_should.is_none();
+    let stands = matches!(route, Route::Own(_)) || only_the_value;
+    (stands && !vg.calibration.is_empty()).then_some(vg.calibration.as_slice())
 }
 
 /// The filter's matching rows of `seg` — computed once per filter and cached, so the walk's

@@ -200,7 +200,7 @@ mod tests {
                 );
             }
             // a centroid id past the centroids
-            let at = 32 + (dim + codes.clusters() * dim) * 4;
+            let at = 28 + (dim + codes.clusters() * dim) * 4;
             let mut bad = bytes.clone();
             bad[at..at + 2].copy_from_slice(&u16::MAX.to_le_bytes());
             assert!(BinaryCodes::from_bytes(&bad).is_err());
