@@ -488,8 +488,11 @@ impl Collection {
 }
 
 impl Collection {
-    /// Checkpoints, then archives the collection's files while holding the write lock.
+    /// Checkpoints, then archives the collection's files while holding the write lock and
+    /// `graph_files` (taken first, as everywhere): the indexer neither writes nor removes a
+    /// graph or value-graph file between the archive's listing and its reads.
     pub(crate) fn write_snapshot(&self, out: &std::path::Path) -> Result<crate::SnapshotInfo> {
+        let _files = self.graph_files.lock();
         let mut st = self.state.write();
         self.checkpoint_locked(&mut st)?;
         let dir = self

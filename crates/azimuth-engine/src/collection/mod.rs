@@ -108,8 +108,9 @@ pub struct Collection {
     /// Held while a segment file is written outside the state lock (see
     /// `checkpoint::SegmentFiles`). Taken after the state lock, never before it.
     segment_files: Mutex<checkpoint::SegmentFiles>,
-    /// Held while graph files are written or removed by position and while the vector list
-    /// changes (see `vectors.rs`): positions are those of the config at that moment.
+    /// Held while graph files are written or removed by position, while the vector list
+    /// changes (see `vectors.rs`): positions are those of the config at that moment, and
+    /// while a snapshot archives the files. Taken before the state lock, never after it.
     graph_files: Mutex<()>,
 }
 
