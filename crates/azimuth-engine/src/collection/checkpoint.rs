@@ -390,7 +390,7 @@ fn place_graphs(dir: &CollectionDir, st: &mut State, config: &CollectionConfig) 
                 }
                 continue;
             }
-            match dir.read_graph(seg.id, no, true) {
+            match dir.read_graph_links(seg.id, no) {
                 Ok(Some((stored, read)))
                     if stored == *name
                         && read.hnsw.shared_bytes() > 0

@@ -315,7 +315,7 @@ impl Collection {
             if hnsw_params.on_disk {
                 // read the lists back in place from the file just written, here rather than
                 // in `place_graphs` under the state lock (a failure leaves that to it)
-                if let Ok(Some((_, read))) = dir.read_graph(segment, vector_no, true) {
+                if let Ok(Some((_, read))) = dir.read_graph_links(segment, vector_no) {
                     if read.hnsw.shared_bytes() > 0 {
                         graph.hnsw = read.hnsw;
                     }

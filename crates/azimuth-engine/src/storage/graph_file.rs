@@ -59,18 +59,23 @@ pub(crate) fn encode(name: &str, graph: &VectorGraph) -> Vec<u8> {
 }
 
 /// Decodes a graph file; returns the vector name it was built for and the graph, which
-/// holds all its links.
-pub(crate) fn decode(path: &Path, file: &[u8]) -> Result<(String, VectorGraph)> {
-    let ((name, calibration, codes), image) = decode_parts(path, file)?;
+/// holds all its links, and its stored codes `with_codes` (skipped otherwise).
+pub(crate) fn decode(path: &Path, file: &[u8], with_codes: bool) -> Result<(String, VectorGraph)> {
+    let ((name, calibration, codes), image) = decode_parts(path, file, with_codes)?;
     let hnsw =
         Hnsw::from_bytes(&file[image]).map_err(|e| Error::corruption(path, e.to_string()))?;
     Ok((name, VectorGraph::loaded(hnsw, calibration, codes)))
 }
 
 /// [`decode`] for a graph file's memory map, which the graph keeps: its level-0 lists are
-/// read in place (every byte is checked first, as by `decode`).
-pub(crate) fn decode_mapped(path: &Path, map: &FileMap) -> Result<(String, VectorGraph)> {
-    let ((name, calibration, codes), image) = decode_parts(path, map)?;
+/// read in place (every byte is checked first, as by `decode`). Without `with_codes` the
+/// stored codes are skipped, not decoded (the caller keeps the codes it has).
+pub(crate) fn decode_mapped(
+    path: &Path,
+    map: &FileMap,
+    with_codes: bool,
+) -> Result<(String, VectorGraph)> {
+    let ((name, calibration, codes), image) = decode_parts(path, map, with_codes)?;
     let shared: SharedBytes = Arc::new(GraphMap(map.clone()));
     let hnsw =
         Hnsw::from_shared(shared, image).map_err(|e| Error::corruption(path, e.to_string()))?;
@@ -84,8 +89,9 @@ type Calibration = Vec<(u32, f32)>;
 /// stored quantized codes (version 3; `None` when it kept none).
 type Parts = (String, Calibration, Option<Codes>);
 
-/// The parts of a graph file and where its HNSW image lies in `file`.
-fn decode_parts(path: &Path, file: &[u8]) -> Result<(Parts, Range<usize>)> {
+/// The parts of a graph file (its codes only `with_codes`) and where its HNSW image lies
+/// in `file`.
+fn decode_parts(path: &Path, file: &[u8], with_codes: bool) -> Result<(Parts, Range<usize>)> {
     let body = unframe(path, file, MAGIC, VERSION)?;
     let version = u32::from_le_bytes([file[8], file[9], file[10], file[11]]);
     let mut d = Decoder::new(body, path);
@@ -94,6 +100,7 @@ fn decode_parts(path: &Path, file: &[u8]) -> Result<(Parts, Range<usize>)> {
     let codes = match version {
         3.. => match d.bytes()? {
             [] => None,
+            _ if !with_codes => None,
             bytes => Some(Codes::from_stored(bytes).map_err(|e| d.corrupt(&e.to_string()))?),
         },
         _ => None,
@@ -258,21 +265,24 @@ mod tests {
         let stored_of = |g: &VectorGraph| g.codes.as_ref().and_then(Codes::stored);
         for v in [3, 2] {
             let map = crate::storage::mapped::map(&path(v)).unwrap();
-            let (name, mapped) = decode_mapped(&path(v), &map).unwrap();
+            let (name, mapped) = decode_mapped(&path(v), &map, true).unwrap();
             assert_eq!(name, "v");
             assert_eq!(mapped.hnsw.shared_bytes(), 200 * (1 + 2 * 16) * 4);
             assert_eq!(mapped.calibration, calibration);
             assert_eq!(answer(&mapped), want);
             let kept = (v == 3).then(|| stored.clone());
             assert_eq!(stored_of(&mapped), kept, "version {v}");
+            // links only: the same graph, the codes skipped
+            let (_, links) = decode_mapped(&path(v), &map, false).unwrap();
+            assert_eq!((answer(&links), stored_of(&links)), (want.clone(), None));
         }
         for v in [1, 2, 3] {
-            let (_, read) = decode(&path(v), &std::fs::read(path(v)).unwrap()).unwrap();
+            let (_, read) = decode(&path(v), &std::fs::read(path(v)).unwrap(), true).unwrap();
             assert_eq!((read.hnsw.shared_bytes(), answer(&read)), (0, want.clone()));
             assert_eq!(read.calibration, calibration);
         }
         let map = crate::storage::mapped::map(&path(1)).unwrap();
-        let (_, old) = decode_mapped(&path(1), &map).unwrap();
+        let (_, old) = decode_mapped(&path(1), &map, true).unwrap();
         assert_eq!((old.hnsw.shared_bytes(), answer(&old)), (0, want));
     }
 

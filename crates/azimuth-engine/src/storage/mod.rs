@@ -344,11 +344,31 @@ impl CollectionDir {
         vector: usize,
         mapped: bool,
     ) -> Result<Option<(String, VectorGraph)>> {
+        self.read_graph_parts(segment, vector, mapped, true)
+    }
+
+    /// [`CollectionDir::read_graph`] with `mapped`, for a caller that holds the graph's
+    /// codes already and wants its links read in place: stored codes are skipped.
+    pub fn read_graph_links(
+        &self,
+        segment: u64,
+        vector: usize,
+    ) -> Result<Option<(String, VectorGraph)>> {
+        self.read_graph_parts(segment, vector, true, false)
+    }
+
+    fn read_graph_parts(
+        &self,
+        segment: u64,
+        vector: usize,
+        mapped: bool,
+        with_codes: bool,
+    ) -> Result<Option<(String, VectorGraph)>> {
         let path = self.graph_path(segment, vector);
         if mapped {
             match mapped::map(&path) {
                 Ok(map) => {
-                    let graph = graph_file::decode_mapped(&path, &map);
+                    let graph = graph_file::decode_mapped(&path, &map, with_codes);
                     mapped::settle(&map); // checking it read every page
                     return graph.map(Some);
                 }
@@ -359,7 +379,7 @@ impl CollectionDir {
         let Some(data) = files::read_file_if_exists(&path)? else {
             return Ok(None);
         };
-        graph_file::decode(&path, &data).map(Some)
+        graph_file::decode(&path, &data, with_codes).map(Some)
     }
 
     /// Removes a graph file (one built for a segment that is gone).
