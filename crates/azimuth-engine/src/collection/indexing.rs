@@ -776,6 +776,12 @@ pub(super) fn load_graphs(
             dir.remove_graph(seg.id, n)?;
             continue;
         }
+        if graph.hnsw.params() != ann::graph_params(ann::params_for(config, name)).sanitized() {
+            // built with other parameters: a settings change that saved CONFIG was
+            // interrupted before it removed the file; the indexer builds it again
+            dir.remove_graph(seg.id, n)?;
+            continue;
+        }
         let fits = graph.hnsw.dim() == params.size
             && graph.hnsw.metric() == ann::metric_for(params.distance)
             && graph.hnsw.len() == seg.rows();

@@ -926,6 +926,9 @@ fn config_updates_rebuild_graphs_persist_and_refuse_shape_changes() {
         c.build_indexes().unwrap();
         assert_eq!(c.info().indexing.indexed_vectors, 3000);
         assert!(recall(&c, &queries, 10, |_| {}) >= 0.95);
+        // kept to stand for a graph file a settings change crashed before removing
+        let azg = graph_file(dir.path());
+        std::fs::copy(&azg, dir.path().join("m16.keep")).unwrap();
 
         // New graph parameters and quantization: the graph goes, the indexer builds it again.
         let mut cfg = (*c.config()).clone();
@@ -965,6 +968,29 @@ fn config_updates_rebuild_graphs_persist_and_refuse_shape_changes() {
         3000,
         "the rebuilt graph was persisted"
     );
+    drop(c);
+    drop(db);
+    // CONFIG says m = 8, the file holds the m = 16 graph (a settings change interrupted
+    // between saving CONFIG and removing the file): not loaded, removed, built again
+    let azg = graph_file(dir.path());
+    std::fs::rename(dir.path().join("m16.keep"), &azg).unwrap();
+    let db = Database::open_with(dir.path(), no_background()).unwrap();
+    let c = db.collection("c").unwrap();
+    assert_eq!(c.info().indexing.indexed_vectors, 0);
+    assert!(!azg.exists(), "the stale graph file was removed");
+    c.build_indexes().unwrap();
+    assert_eq!(c.info().indexing.indexed_vectors, 3000);
+    assert!(recall(&c, &queries, 10, |_| {}) >= 0.9);
+}
+
+/// The one graph file under `dir`.
+fn graph_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let files: Vec<_> = walk(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "azg"))
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    files[0].clone()
 }
 
 #[test]
