@@ -653,6 +653,66 @@ fn value_graphs_are_loaded_on_reopen() {
     assert_damage_is_reported(dir.path(), &file, middle, ".azv");
 }
 
+/// Writes to points of an indexed segment (payload set, overwritten or deleted, a new
+/// vector) are seen at once by searches that walk value graphs and filter graphs: the old
+/// rows never answer for the new state, before and after the indexer runs again.
+#[test]
+fn writes_to_indexed_points_are_seen_through_value_and_filter_graphs() {
+    let mut rng = Rng(24);
+    let (data, queries) = data_and_queries(&mut rng, 8000, 80, 16);
+    let db = Database::in_memory_with(no_background());
+    let (c, _) = tagged_with_value_graphs(&db, &data);
+    let tag = |t: &str| {
+        Filter::from_json(&json!({"must": [{"key": "tag", "match": {"value": t}}]})).unwrap()
+    };
+    let broad = Filter::from_json(&json!({"must_not": [{"key": "tag", "match":
+        {"any": ["t0", "t1", "t2", "t3", "t4", "t5"]}}]}))
+    .unwrap();
+    recall(&c, &queries, 10, |req| req.filter = Some(broad.clone())); // earns its graph
+    c.build_indexes().unwrap();
+    assert_eq!(c.info().indexing.filter_graphs.0, 1);
+    let top = |v: &[f32], f: &Filter| -> Vec<PointId> {
+        let mut req = SearchRequest::dense(v.to_vec(), 3);
+        req.filter = Some(f.clone());
+        ids(&c.search(&req).unwrap())
+    };
+    let n = |i: u64| PointId::Num(i);
+    // point 4 (t4) becomes t7; 14 (t4) is overwritten with t9; 24 (t4) loses its tag;
+    // 34 (t4) gets the first query as its vector
+    let one = |i: u64| PointSelector::Ids(vec![n(i)]);
+    c.set_payload(&one(4), payload(json!({"tag": "t7"})), None, true)
+        .unwrap();
+    c.overwrite_payload(&one(14), payload(json!({"tag": "t9"})), true)
+        .unwrap();
+    c.delete_payload(&one(24), &["tag".to_string()], true)
+        .unwrap();
+    c.upsert(
+        vec![PointStruct::new(
+            34u64,
+            queries[0].clone(),
+            payload(json!({"tag": "t4"})),
+        )],
+        true,
+    )
+    .unwrap();
+    for indexed_again in [false, true] {
+        let at = format!("indexed again: {indexed_again}");
+        assert_eq!(top(&data[4], &tag("t7"))[0], n(4), "{at}");
+        assert_eq!(top(&data[14], &tag("t9"))[0], n(14), "{at}");
+        for i in [4, 14, 24] {
+            assert!(
+                !top(&data[i], &tag("t4")).contains(&n(i as u64)),
+                "{i}, {at}"
+            );
+            // now admitted by the filter whose graph holds the old rows' complement
+            assert_eq!(top(&data[i], &broad)[0], n(i as u64), "{i}, {at}");
+        }
+        assert_eq!(top(&queries[0], &tag("t4"))[0], n(34), "{at}");
+        assert!(!top(&data[34], &tag("t4")).contains(&n(34)), "{at}");
+        c.build_indexes().unwrap();
+    }
+}
+
 #[test]
 fn repeated_filters_earn_a_graph_of_their_rows() {
     let mut rng = Rng(23);
