@@ -518,6 +518,13 @@ impl Segment {
         filter: &Filter,
         vector: Option<&str>,
     ) -> (Arc<RowSet>, Option<Arc<ValueGraph>>) {
+        if filter.names_ids() {
+            // an id list (the Chroma layer sends every match of a broad `where` as one):
+            // rarely repeated, and its key would be as long as the list and in no fixed
+            // order (a hash set), so it is matched afresh each time and never cached
+            let rows = self.matching_rows(Some(filter));
+            return (Arc::new(RowSet::from_rows(&rows, self.rows())), None);
+        }
         let key = format!("{filter:?}");
         let mut cache = self.filter_cache.lock();
         if let Some(i) = cache.iter().position(|e| e.key == key) {
@@ -758,6 +765,41 @@ fn payload_size_hint(p: &Payload) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::filter::Condition;
+
+    /// Filters listing ids are matched afresh and never cached; others are cached once.
+    #[test]
+    fn id_list_filters_are_not_cached() {
+        let data = SegmentData {
+            ids: (0..100u64).map(PointId::Num).collect(),
+            versions: vec![1; 100],
+            payloads: vec![Payload::new(); 100],
+            ..SegmentData::default()
+        };
+        let seg = Segment::new(1, data, &BTreeMap::new());
+        let ids: std::collections::HashSet<PointId> = (0..60u64).map(PointId::Num).collect();
+        let listed = Filter {
+            must: vec![Condition::Filter(Filter {
+                should: vec![Condition::HasId(ids)],
+                ..Filter::default()
+            })],
+            ..Filter::default()
+        };
+        assert!(listed.names_ids());
+        for _ in 0..3 {
+            assert_eq!(seg.matching_set(&listed).count, 60);
+        }
+        assert_eq!(seg.filter_cache.lock().len(), 0);
+        let other = Filter {
+            must_not: vec![Condition::HasVector("v".into())],
+            ..Filter::default()
+        };
+        assert!(!other.names_ids());
+        for _ in 0..3 {
+            assert_eq!(seg.matching_set(&other).count, 100);
+        }
+        assert_eq!(seg.filter_cache.lock().len(), 1);
+    }
 
     #[test]
     fn columns_grow_straight_to_their_sealing_size_within_bounds() {

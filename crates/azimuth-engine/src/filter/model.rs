@@ -28,6 +28,17 @@ impl Filter {
             && self.must_not.is_empty()
             && self.min_should.is_none()
     }
+
+    /// Whether some condition, at any depth, lists point ids (`has_id`).
+    pub fn names_ids(&self) -> bool {
+        let conditions = self.must.iter().chain(&self.should).chain(&self.must_not);
+        let min_should = self.min_should.iter().flat_map(|m| &m.conditions);
+        conditions.chain(min_should).any(|c| match c {
+            Condition::HasId(_) => true,
+            Condition::Nested { filter, .. } | Condition::Filter(filter) => filter.names_ids(),
+            _ => false,
+        })
+    }
 }
 
 /// `min_should`: at least `min_count` of `conditions` hold.
