@@ -39,6 +39,26 @@ fn search(c: &azimuth_engine::Collection, using: &str, q: Vec<f32>, k: usize) ->
         .collect()
 }
 
+/// How many of the exact top 10 a walk of `using`'s graphs finds, over a few queries out of
+/// 10 × their number: a moved graph file must still be the graph of its vector.
+fn walk_overlap(c: &azimuth_engine::Collection, using: &str, dim: usize, rng: &mut Rng) -> f64 {
+    let (mut found, mut total) = (0, 0);
+    for _ in 0..20 {
+        let q = rng.vector(dim);
+        let exact = search(c, using, q.clone(), 10);
+        let mut req = SearchRequest::dense(q, 10);
+        req.using = using.into();
+        req.params.hnsw_ef = Some(64);
+        let hits = c.search(&req).unwrap();
+        found += hits
+            .iter()
+            .filter(|h| matches!(h.id, PointId::Num(n) if exact.contains(&n)))
+            .count();
+        total += exact.len();
+    }
+    found as f64 / total as f64
+}
+
 fn vector_names(c: &azimuth_engine::Collection, id: u64) -> Vec<String> {
     let got = c
         .get(
@@ -129,6 +149,11 @@ fn vectors_are_added_and_deleted_durably_and_old_values_never_come_back() {
         assert_eq!(search(&coll, "b", vec![1.0; 4], 10), vec![1000]);
         assert_eq!(vector_names(&coll, 3), vec!["a", "c"]);
         assert_eq!(vector_names(&coll, 1000), vec!["a", "b", "c"]);
+        // the graphs walked under their new positions are their vectors' own
+        for (name, dim) in [("a", 8), ("c", 8)] {
+            let overlap = walk_overlap(&coll, name, dim, &mut rng);
+            assert!(overlap >= 0.95, "{name}: {overlap}");
+        }
 
         // delete b and c, then re-create b with the same shape: nothing of the old b is back
         coll.delete_vector("b").unwrap();
@@ -159,6 +184,8 @@ fn vectors_are_added_and_deleted_durably_and_old_values_never_come_back() {
     );
     assert_eq!(vector_names(&coll, 1000), vec!["a"]);
     assert_eq!(coll.len(), 601);
+    let overlap = walk_overlap(&coll, "a", 8, &mut rng);
+    assert!(overlap >= 0.95, "a after deletes: {overlap}");
     // a's graph of the 600 rows was kept (the one-row segment is below the threshold), and
     // no sealed row has the new b
     assert_eq!(
