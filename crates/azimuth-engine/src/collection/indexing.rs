@@ -128,6 +128,10 @@ impl Collection {
     /// Does one step of pending indexing work (see the module docs). Returns whether it did
     /// anything; false when there is nothing to do or writes have not paused yet.
     pub fn index_step(&self, options: &IndexerOptions) -> Result<bool> {
+        // one step at a time: the background indexer and `build_indexes` would otherwise
+        // both take the same pending work, and the slower build would replace the graph
+        // searches (and the caller of `build_indexes`) already saw
+        let _step = self.index_steps.lock();
         let config = self.config();
         self.check_alive()?;
         let work = pending_work(&self.state.read(), &config);

@@ -105,6 +105,9 @@ pub struct Collection {
     index_pending_since: Mutex<Option<Instant>>,
     /// The graph build in progress.
     building: Mutex<Option<Arc<indexing::Build>>>,
+    /// Held through each indexing step (`index_step`), so steps never run side by side.
+    /// Taken before any other lock.
+    index_steps: Mutex<()>,
     /// Held while a segment file is written outside the state lock (see
     /// `checkpoint::SegmentFiles`). Taken after the state lock, never before it.
     segment_files: Mutex<checkpoint::SegmentFiles>,
@@ -134,6 +137,7 @@ impl Collection {
             building: Mutex::new(None),
             segment_files: Mutex::new(Default::default()),
             graph_files: Mutex::new(()),
+            index_steps: Mutex::new(()),
         }
     }
 
@@ -209,6 +213,7 @@ impl Collection {
             building: Mutex::new(None),
             segment_files: Mutex::new(Default::default()),
             graph_files: Mutex::new(()),
+            index_steps: Mutex::new(()),
         })
     }
 
