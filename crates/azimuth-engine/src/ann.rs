@@ -608,6 +608,36 @@ mod tests {
         }
     }
 
+    /// A ladder stops walking once every exact answer is found: the wider efs get recall
+    /// 1.0 without a search.
+    #[test]
+    fn calibration_stops_walking_once_recall_is_complete() {
+        let col = DenseColumn {
+            dim: 2,
+            data: crate::segment::Floats::Owned(vec![0.0; 8]),
+            present: vec![true; 4],
+        };
+        let truths = vec![vec![1, 2]];
+        let walks = std::cell::Cell::new(0);
+        let ladder = recall_ladder(&col, &[0], &truths, |_, ef| {
+            walks.set(walks.get() + 1);
+            if ef < 32 {
+                vec![(1, 0.0)]
+            } else {
+                vec![(1, 0.0), (2, 0.0)]
+            }
+        });
+        let at_32 = EF_LADDER.iter().position(|&ef| ef == 32).unwrap();
+        assert_eq!(
+            walks.get(),
+            at_32 + 1,
+            "no walks past the first complete ef"
+        );
+        assert_eq!(ladder.len(), EF_LADDER.len());
+        assert!(ladder[..at_32].iter().all(|&(_, r)| r == 0.5));
+        assert!(ladder[at_32..].iter().all(|&(_, r)| r == 1.0));
+    }
+
     /// A subset graph calibrated with rows outside it as queries: efs ascending, recall
     /// climbing to the top of the ladder; too few outside rows leave it unmeasured.
     #[test]

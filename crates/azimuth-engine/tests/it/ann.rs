@@ -461,6 +461,14 @@ fn quantized_search_with_rescoring_keeps_recall() {
     assert!(kept >= 10_000 * (48 + 18), "{graph_file_bytes:?}");
 }
 
+/// The engine's recall estimate for a top-10 search of `query` at `ef` with `filter`.
+fn estimate_at(c: &Collection, query: &[f32], filter: Option<&Filter>, ef: usize) -> Option<f32> {
+    let mut req = SearchRequest::dense(query.to_vec(), 10);
+    req.filter = filter.cloned();
+    req.params.hnsw_ef = Some(ef);
+    c.estimated_recall(&req)
+}
+
 /// Checks that a `target_recall` search filtered by `f` reads the calibration of the value or
 /// filter graph it walks: the estimate meets the target and the searches achieve about it,
 /// and at some ef it differs from the segment graph's (measured with other queries on
@@ -480,12 +488,7 @@ fn assert_subset_estimates(c: &Collection, queries: &[Vec<f32>], f: &Filter) -> 
         achieved >= 0.93 && (achieved - f64::from(estimate)).abs() < 0.05,
         "estimated {estimate}, achieved {achieved}"
     );
-    let at = |filter: Option<&Filter>, ef: usize| {
-        let mut req = SearchRequest::dense(queries[0].clone(), 10);
-        req.filter = filter.cloned();
-        req.params.hnsw_ef = Some(ef);
-        c.estimated_recall(&req)
-    };
+    let at = |filter: Option<&Filter>, ef: usize| estimate_at(c, &queries[0], filter, ef);
     let ladder = [10, 16, 24, 32, 48, 64];
     let filtered: Vec<Option<f32>> = ladder.iter().map(|&ef| at(Some(f), ef)).collect();
     assert!(
@@ -543,12 +546,7 @@ fn value_graphs_serve_keyword_filters() {
     }))
     .unwrap();
     for ef in [10, 16, 24, 32, 48] {
-        let estimate = |filter: Option<&Filter>| {
-            let mut req = SearchRequest::dense(queries[0].clone(), 10);
-            req.filter = filter.cloned();
-            req.params.hnsw_ef = Some(ef);
-            c.estimated_recall(&req)
-        };
+        let estimate = |filter: Option<&Filter>| estimate_at(&c, &queries[0], filter, ef);
         assert_eq!(estimate(Some(&narrowed)), estimate(None), "ef {ef}");
     }
     for q in &queries[..10] {
