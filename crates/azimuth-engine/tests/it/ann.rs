@@ -1435,3 +1435,144 @@ fn restored_filter_graphs_are_checked_against_the_filter() {
     );
     assert_eq!(c.info().indexing.filter_graphs.0, 0, "and was dropped");
 }
+
+/// The segment ids that the graph (`.azg`) and value-graph (`.azv`) files under `dir` belong
+/// to, and the ids of the segment files (`.azs`).
+fn index_file_segments(dir: &std::path::Path) -> (Vec<u64>, Vec<u64>, Vec<u64>) {
+    let (mut graphs, mut values, mut segments) = (Vec::new(), Vec::new(), Vec::new());
+    for p in walk(dir) {
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        let id = |rest: &str| u64::from_str_radix(rest.split(['-', '.']).next().unwrap(), 16);
+        if let Some(rest) = name.strip_prefix("graph-") {
+            graphs.push(id(rest).unwrap());
+        } else if let Some(rest) = name.strip_prefix("values-") {
+            values.push(id(rest).unwrap());
+        } else if let Some(rest) = name.strip_prefix("seg-") {
+            segments.push(id(rest).unwrap());
+        }
+    }
+    for v in [&mut graphs, &mut values, &mut segments] {
+        v.sort_unstable();
+    }
+    (graphs, values, segments)
+}
+
+/// A vacuum (an indexed segment with many deletions rewritten) and a merge of indexed
+/// segments replace them by segments without graphs, which are searched exactly until
+/// indexed again; the old graph and value-graph files go with the old segments, no
+/// deleted point comes back, and a reopen loads the new graphs.
+#[test]
+fn vacuum_and_merge_of_indexed_segments_index_the_new_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(41);
+    let (data, queries) = data_and_queries(&mut rng, 6000, 40, 16);
+    let tag =
+        Filter::from_json(&json!({"must": [{"key": "tag", "match": {"value": "t4"}}]})).unwrap();
+    let db = Database::open_with(dir.path(), no_background()).unwrap();
+    let mut cfg = config(16, Distance::Cosine, 1000);
+    cfg.optimizer.default_segment_number = 4;
+    let c = db.create_collection("c", cfg).unwrap();
+    c.create_payload_index("tag", FieldSchema::Keyword, true)
+        .unwrap();
+    // three sealed segments of 2,000 rows, each with its graph and value graphs
+    for (s, chunk) in data.chunks(2000).enumerate() {
+        let pts = chunk
+            .iter()
+            .enumerate()
+            .map(|(j, v)| {
+                let i = s * 2000 + j;
+                let p = payload(json!({"tag": format!("t{}", i % 10)}));
+                PointStruct::new(i as u64, v.clone(), p)
+            })
+            .collect();
+        c.upsert(pts, true).unwrap();
+        c.flush().unwrap();
+        c.build_indexes().unwrap();
+    }
+    let (graphs, values, segments) = index_file_segments(dir.path());
+    assert_eq!((graphs.len(), segments.len()), (3, 3));
+    assert_eq!(graphs, segments);
+    assert!(!values.is_empty(), "value graphs were built");
+    assert_eq!(c.info().indexing.indexed_vectors, 6000);
+
+    let check = |c: &Collection, gone: &HashSet<PointId>| {
+        for q in &queries[..10] {
+            for filter in [None, Some(tag.clone())] {
+                let mut req = SearchRequest::dense(q.clone(), 20);
+                req.filter = filter;
+                let hits = c.search(&req).unwrap();
+                assert_eq!(hits.len(), 20);
+                assert!(
+                    hits.iter().all(|h| !gone.contains(&h.id)),
+                    "a deleted point"
+                );
+            }
+        }
+        let r = recall(c, &queries, 10, |_| {});
+        assert!(r >= 0.95, "recall {r}");
+        let r = recall(c, &queries, 10, |req| req.filter = Some(tag.clone()));
+        assert!(r >= 0.95, "filtered recall {r}");
+    };
+
+    // Vacuum: 30 % of the middle segment deleted (over the 20 % threshold).
+    let gone: Vec<PointId> = (2000..2600u64).map(PointId::Num).collect();
+    c.delete(&PointSelector::Ids(gone.clone()), true).unwrap();
+    let gone: HashSet<PointId> = gone.into_iter().collect();
+    assert!(c.optimize().unwrap(), "the segment is vacuumed");
+    let info = c.info();
+    assert!(
+        info.indexing.pending,
+        "the rewritten segment awaits its graph"
+    );
+    assert_eq!(info.indexing.indexed_vectors, 4000);
+    let (graphs, _, segments) = index_file_segments(dir.path());
+    assert_eq!(
+        (graphs.len(), segments.len()),
+        (2, 3),
+        "the old graph file went"
+    );
+    check(&c, &gone); // the new segment is scanned exactly meanwhile
+    c.build_indexes().unwrap();
+    assert_eq!(c.info().indexing.indexed_vectors, 5400);
+    let (graphs, values, segments) = index_file_segments(dir.path());
+    assert_eq!(graphs, segments);
+    assert!(values.iter().all(|v| segments.contains(v)), "{values:?}");
+    check(&c, &gone);
+
+    // Merge: one segment wanted, three indexed ones merged into it.
+    let mut cfg = (*c.config()).clone();
+    cfg.optimizer.default_segment_number = 1;
+    c.update_config(cfg).unwrap();
+    while c.optimize().unwrap() {}
+    let (graphs, values, segments) = index_file_segments(dir.path());
+    assert_eq!(segments.len(), 1);
+    assert!(
+        graphs.is_empty() && values.is_empty(),
+        "{graphs:?} {values:?}"
+    );
+    check(&c, &gone);
+    c.build_indexes().unwrap();
+    let info = c.info();
+    assert_eq!(
+        (info.indexing.indexed_vectors, info.segments_count),
+        (5400, 2)
+    );
+    let (graphs, values, segments) = index_file_segments(dir.path());
+    assert_eq!(graphs, segments);
+    assert_eq!(values, segments, "the merged segment has value graphs");
+    check(&c, &gone);
+    let before = scored(&c, &queries, |req| req.filter = Some(tag.clone()));
+    drop(c);
+    drop(db);
+
+    let db = Database::open_with(dir.path(), no_background()).unwrap();
+    let c = db.collection("c").unwrap();
+    let info = c.info();
+    assert_eq!(info.indexing.indexed_vectors, 5400, "loaded, not rebuilt");
+    assert!(!info.indexing.pending);
+    assert_eq!(
+        before,
+        scored(&c, &queries, |req| req.filter = Some(tag.clone()))
+    );
+    check(&c, &gone);
+}
