@@ -300,6 +300,73 @@ fn relaxed_at_least(metric: Metric, kept_to_candidate: f32, base_to_candidate: f
     }
 }
 
+/// Gives every node that no list links to (at some level) one in-link: HNSW's pruning can
+/// leave a row that every neighbour dropped, and no walk ever reaches it — a search for its
+/// own vector misses it (about 30 of debian-minilm's 144,796 rows at level 0, M 16). Each such
+/// node is added to the list of its closest out-neighbour with room; when all are full, it
+/// replaces the farthest link of its closest out-neighbour among those whose target keeps
+/// another in-link. Runs once after a build or derivation, on one thread (a pass over the
+/// lists plus a few distances per orphan).
+pub(super) fn link_orphans(graph: &Graph, space: Space<'_>) {
+    let levels = graph.levels();
+    let top = levels
+        .iter()
+        .copied()
+        .filter(|&l| l != super::graph::ABSENT)
+        .max();
+    let Some(top) = top else { return };
+    let (mut list, mut out, mut scored) = (Vec::new(), Vec::new(), Vec::<Scored>::new());
+    for lev in 0..=top {
+        let on_level = |node: u32| graph.level(node).is_some_and(|l| l >= lev);
+        let mut indegree = vec![0u32; graph.len()];
+        for node in (0..graph.len() as u32).filter(|&n| on_level(n)) {
+            graph.neighbors_into(node, lev, &mut list);
+            for &next in &list {
+                if let Some(d) = indegree.get_mut(next as usize) {
+                    *d += 1;
+                }
+            }
+        }
+        for orphan in (0..graph.len() as u32).filter(|&n| on_level(n)) {
+            if indegree[orphan as usize] > 0 {
+                continue;
+            }
+            graph.neighbors_into(orphan, lev, &mut out);
+            scored.clear();
+            let base = space.vector(orphan);
+            space.for_each_distance(base, &out, |id, dist| scored.push(Scored { dist, id }));
+            scored.sort_unstable();
+            let capacity = graph.capacity(lev);
+            let with_room = scored.iter().find(|s| {
+                graph.neighbors_into(s.id, lev, &mut list);
+                list.len() < capacity
+            });
+            if let Some(host) = with_room {
+                graph.neighbors_into(host.id, lev, &mut list);
+                list.push(orphan);
+                graph.set_neighbors(host.id, lev, &list);
+                indegree[orphan as usize] += 1;
+                continue;
+            }
+            let Some(host) = scored.first() else { continue };
+            graph.neighbors_into(host.id, lev, &mut list);
+            let host_vector = space.vector(host.id);
+            let dropped = list
+                .iter()
+                .enumerate()
+                .filter(|&(_, &id)| indegree[id as usize] >= 2)
+                .map(|(i, &id)| (space.distance(host_vector, space.vector(id)), i))
+                .max_by(|a, b| a.0.total_cmp(&b.0));
+            if let Some((_, i)) = dropped {
+                indegree[list[i] as usize] -= 1;
+                list[i] = orphan;
+                graph.set_neighbors(host.id, lev, &list);
+                indegree[orphan as usize] += 1;
+            }
+        }
+    }
+}
+
 /// Progress and cancellation of a build, shared with whoever watches it.
 #[derive(Debug, Default)]
 pub struct BuildControl {

@@ -6,7 +6,7 @@
 //! through the same neighbour heuristic as a build. No beam search runs, so deriving costs
 //! a small part of a build: one pass over the lists and a few hundred distances per node.
 
-use super::build::{in_chunks, write_diverse};
+use super::build::{in_chunks, link_orphans, write_diverse};
 use super::graph::Graph;
 use super::search::{Scored, Space};
 use super::{rows_in, BuildControl, Hnsw, HnswError};
@@ -89,7 +89,11 @@ impl Hnsw {
                 }
             },
         );
-        Ok((!control.is_cancelled()).then_some(index))
+        if control.is_cancelled() {
+            return Ok(None);
+        }
+        link_orphans(&index.graph, deriving.space);
+        Ok(Some(index))
     }
 }
 

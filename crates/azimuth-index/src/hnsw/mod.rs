@@ -79,7 +79,7 @@ mod tests;
 use std::fmt;
 
 pub use self::build::BuildControl;
-use self::build::{link_all, Builder, Locks};
+use self::build::{link_all, link_orphans, Builder, Locks};
 use self::graph::{level_for, Graph};
 pub use self::graph::{ImageBytes, SharedBytes};
 pub use self::search::QueryDistance;
@@ -272,6 +272,9 @@ impl Hnsw {
                 .then(|| Int8Codes::encode(data, dim, metric, BUILD_CODES_QUANTILE));
             let builder = index.builder(data, &locks, codes.as_ref());
             link_all(&builder, entry, rows, threads, control);
+            if !control.is_cancelled() {
+                link_orphans(&index.graph, Space::new(data, dim, metric));
+            }
         }
         (!control.is_cancelled()).then_some(index)
     }
