@@ -137,6 +137,47 @@ def test_quantized_collections_rescore(start_server, quantization):
     assert e.value.status_code == 400
 
 
+def test_float16_datatype(start_server, tmp_path):
+    """`datatype: float16`: the setting is echoed (REST and after a restart), vectors come back
+    rounded to half precision, indexed search keeps recall and scores the rounded vectors,
+    and values half precision cannot hold are refused."""
+    server = start_server(tmp_path)
+    client = QdrantClient(url=server.url, timeout=60)
+    name = unique_name("half")
+    rng = np.random.default_rng(12)
+    data = clustered(rng, N + 30)
+    vectors, queries = data[:N], data[N:]
+    client.create_collection(
+        name,
+        vectors_config=models.VectorParams(size=DIM, distance=models.Distance.DOT, datatype=models.Datatype.FLOAT16),
+        hnsw_config=models.HnswConfigDiff(m=16, ef_construct=100, full_scan_threshold=10),
+        optimizers_config=models.OptimizersConfigDiff(indexing_threshold=100),
+    )
+    assert client.get_collection(name).config.params.vectors.datatype == models.Datatype.FLOAT16
+    client.upload_collection(name, vectors=vectors, ids=list(range(N)), wait=True)
+    wait_green(client, name, N)
+    half = vectors.astype(np.float16).astype(np.float32)
+    got = client.retrieve(name, [5, 6], with_vectors=True)
+    for p in got:
+        np.testing.assert_array_equal(np.array(p.vector, dtype=np.float32), half[p.id])
+    assert recall(client, name, queries) >= 0.95
+    for q in queries[:5]:
+        for p in client.query_points(name, query=q.tolist(), limit=10).points:
+            assert p.score == pytest.approx(float(half[p.id] @ q), rel=1e-4, abs=1e-3)
+    too_big = vectors[0].copy()
+    too_big[1] = 1e6
+    with pytest.raises(UnexpectedResponse) as e:
+        client.upsert(name, [models.PointStruct(id=N + 1, vector=too_big.tolist())])
+    assert e.value.status_code == 400 and "float16" in e.value.content.decode()
+    bad = httpx.put(f"{server.url}/collections/{unique_name('bad')}", json={"vectors": {"size": 4, "distance": "Dot", "datatype": "float8"}})
+    assert bad.status_code == 400 and "datatype" in bad.text
+    server.stop()
+    server.restart()
+    client = QdrantClient(url=server.url, timeout=60)
+    assert client.get_collection(name).config.params.vectors.datatype == models.Datatype.FLOAT16
+    assert recall(client, name, queries[:10]) >= 0.95
+
+
 def test_update_collection_applies_and_persists_settings(start_server, tmp_path):
     """PATCH /collections/{name}: the bulk-load pattern (indexing off, upload, indexing on),
     HNSW and quantization changes rebuilding the graph, metadata merging, on_disk flags —

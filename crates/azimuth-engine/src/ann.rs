@@ -9,9 +9,9 @@
 use azimuth_index::distance::Metric;
 use azimuth_index::flat;
 use azimuth_index::hnsw::{BuildControl, Hnsw, HnswParams as GraphParams, QueryDistance};
-use azimuth_index::quant::{self, BinaryCodes, Int8Codes, QuantSearch};
+use azimuth_index::quant::{self, BinaryCodes, F16Rows, Int8Codes, QuantSearch};
 
-use crate::config::{CollectionConfig, HnswParams, Quantization};
+use crate::config::{CollectionConfig, Datatype, HnswParams, Quantization};
 use crate::segment::DenseColumn;
 use crate::types::Distance;
 
@@ -29,8 +29,22 @@ pub(crate) struct Codes(quant::Codes);
 impl Codes {
     /// Codes for `quantization` of `col`, or `None` when there is none (or the metric has
     /// no binary estimator; product quantization is not implemented and searches f32).
-    pub fn encode(col: &DenseColumn, metric: Metric, q: Option<&Quantization>) -> Option<Codes> {
-        let codes = match q? {
+    /// Without quantization, a `Float16` space gets its rows in half precision, which
+    /// hold its values exactly (they were rounded when written).
+    pub fn encode(
+        col: &DenseColumn,
+        metric: Metric,
+        q: Option<&Quantization>,
+        datatype: Datatype,
+    ) -> Option<Codes> {
+        let Some(q) = q else {
+            return (datatype == Datatype::Float16).then(|| {
+                Codes(quant::Codes::F16(F16Rows::encode(
+                    &col.data, col.dim, metric,
+                )))
+            });
+        };
+        let codes = match q {
             Quantization::Scalar { quantile, .. } => quant::Codes::Int8(Int8Codes::encode(
                 &col.data,
                 col.dim,
@@ -43,6 +57,12 @@ impl Codes {
             Quantization::Product { .. } => return None,
         };
         Some(Codes(codes))
+    }
+
+    /// Whether the codes' distances are the exact ones (half-precision rows of a `Float16`
+    /// space): nothing to rescore.
+    fn exact(&self) -> bool {
+        matches!(self.0, quant::Codes::F16(_))
     }
 
     /// The walk's beam width and rescoring width for `qp` (its oversampling, else this kind
@@ -150,7 +170,7 @@ impl VectorGraph {
             return self.hnsw.search(&col.data, query, k, ef, filter);
         };
         let params = codes.search_params(ef, qp);
-        if qp.rescore == Some(false) {
+        if qp.rescore == Some(false) || codes.exact() {
             return codes.0.search_estimated(&self.hnsw, query, k, ef, filter);
         }
         codes
@@ -306,7 +326,7 @@ impl ValueGraph {
         }
         if let Some(codes) = codes.filter(|_| !qp.ignore) {
             let params = codes.search_params(ef, qp);
-            let rescore = qp.rescore != Some(false);
+            let rescore = qp.rescore != Some(false) && !codes.exact();
             return codes.0.search_subset(
                 &self.hnsw, &self.rows, &col.data, query, k, params, rescore, accept,
             );
@@ -534,7 +554,7 @@ pub(crate) fn build(
     col: &DenseColumn,
     distance: Distance,
     params: &HnswParams,
-    quantization: Option<&Quantization>,
+    (quantization, datatype): (Option<&Quantization>, Datatype),
     threads: usize,
     control: &BuildControl,
     usable: impl Fn(u32) -> bool,
@@ -548,7 +568,7 @@ pub(crate) fn build(
     let mut graph = VectorGraph {
         hnsw,
         calibration: Vec::new(),
-        codes: Codes::encode(col, metric, quantization),
+        codes: Codes::encode(col, metric, quantization, datatype),
         all_present: col.all_present(),
     };
     graph.calibration = calibrate(&graph, col, metric, &queries, &|r| {

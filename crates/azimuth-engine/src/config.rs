@@ -31,6 +31,9 @@ pub struct VectorParams {
     pub quantization: Option<Quantization>,
     #[serde(default)]
     pub on_disk: bool,
+    /// How the vectors' components are kept (Qdrant's `datatype`).
+    #[serde(default)]
+    pub datatype: Datatype,
 }
 
 impl VectorParams {
@@ -41,7 +44,49 @@ impl VectorParams {
             hnsw: None,
             quantization: None,
             on_disk: false,
+            datatype: Datatype::Float32,
         }
+    }
+}
+
+impl VectorParams {
+    /// Whether sealed segments read this vector's f32 rows through maps of their files
+    /// rather than holding them in memory: asked for (`on_disk`), or a `Float16` space,
+    /// whose walks and scores run on half-precision copies in memory.
+    pub fn rows_mapped(&self) -> bool {
+        self.on_disk || self.datatype == Datatype::Float16
+    }
+}
+
+/// The precision of a dense vector space's components.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Datatype {
+    /// Components kept as given.
+    #[default]
+    Float32,
+    /// Components rounded to half precision when written; indexed segments walk and score
+    /// half-precision copies held in memory (half the bytes of f32) and read the f32 values
+    /// (exactly the rounded ones) through maps of the segment files.
+    Float16,
+    /// Accepted for compatibility; components are kept as given, as for `Float32`.
+    Uint8,
+}
+
+impl Datatype {
+    /// The name the wire protocols use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Datatype::Float32 => "float32",
+            Datatype::Float16 => "float16",
+            Datatype::Uint8 => "uint8",
+        }
+    }
+
+    /// The datatype called `name` (as [`Datatype::name`] spells it).
+    pub fn parse(name: &str) -> Option<Datatype> {
+        [Datatype::Float32, Datatype::Float16, Datatype::Uint8]
+            .into_iter()
+            .find(|d| d.name() == name)
     }
 }
 

@@ -30,8 +30,8 @@ pub use collection::{
     ScrollResult, SearchParams, SearchRequest, UpsertMode, UpsertOptions, WriteLimits,
 };
 pub use config::{
-    CollectionConfig, HnswParams, OptimizerParams, Quantization, SparseVectorParams, VectorParams,
-    DEFAULT_VECTOR, MAX_DIM,
+    CollectionConfig, Datatype, HnswParams, OptimizerParams, Quantization, SparseVectorParams,
+    VectorParams, DEFAULT_VECTOR, MAX_DIM,
 };
 pub use db::{AliasAction, Database, DbOptions, MAX_NAME_LEN};
 pub use error::{Error, ErrorKind, Result};

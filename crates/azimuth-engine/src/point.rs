@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::{CollectionConfig, DEFAULT_VECTOR};
+use crate::config::{CollectionConfig, Datatype, DEFAULT_VECTOR};
 use crate::error::{Error, Result};
 use crate::filter::JsonPath;
 use crate::types::{Distance, Payload, PointId};
@@ -140,7 +140,11 @@ pub(crate) fn prepare_vectors(
                         "vector {name:?} is sparse; a dense vector was given"
                     )));
                 }
-                Vector::Dense(prepare_dense(&name, d, config)?)
+                let mut d = prepare_dense(&name, d, config)?;
+                if config.vectors.get(&name).map(|p| p.datatype) == Some(Datatype::Float16) {
+                    round_to_half(&name, &mut d)?;
+                }
+                Vector::Dense(d)
             }
             Vector::Sparse(s) => {
                 if !config.sparse_vectors.contains_key(&name) {
@@ -159,6 +163,23 @@ pub(crate) fn prepare_vectors(
         out.insert(name, v);
     }
     Ok(out)
+}
+
+/// Largest magnitude a half-precision component holds.
+const HALF_MAX: f32 = 65504.0;
+
+/// Rounds every component of vector `name` to the nearest half-precision value (what a
+/// `Float16` space keeps); a component beyond ±65504 is an error.
+pub(crate) fn round_to_half(name: &str, v: &mut [f32]) -> Result<()> {
+    use azimuth_index::distance::half::{f16_to_f32, f32_to_f16};
+    if let Some(x) = v.iter().find(|x| x.abs() > HALF_MAX) {
+        return Err(Error::invalid(format!(
+            "vector {} has datatype float16, whose components lie within ±{HALF_MAX}; got {x}",
+            display_name(name)
+        )));
+    }
+    v.iter_mut().for_each(|x| *x = f16_to_f32(f32_to_f16(*x)));
+    Ok(())
 }
 
 pub(crate) fn normalize(mut v: Vec<f32>) -> Vec<f32> {

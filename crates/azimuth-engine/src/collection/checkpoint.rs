@@ -305,8 +305,8 @@ fn pick_merge(st: &State, config: &CollectionConfig) -> Vec<u64> {
 }
 
 /// Puts the dense columns of sealed segments with files where the config wants them: those
-/// of `on_disk` vectors are read through a map of the segment file, the others are held in
-/// memory. A segment whose data something else holds (a search or graph build in flight)
+/// of `on_disk` and `Float16` vectors (`VectorParams::rows_mapped`) are read through a map of
+/// the segment file, the others are held in memory. A segment whose data something else holds (a search or graph build in flight)
 /// is left for a later checkpoint — every checkpoint runs this, the periodic one too, even
 /// when nothing was written. A segment whose file cannot serve a wanted column (a version 1
 /// file, a big-endian machine, a failed map) is marked and keeps the column in memory.
@@ -321,7 +321,9 @@ pub(super) fn place_columns(dir: &CollectionDir, st: &mut State, config: &Collec
         let in_file = |name: &str| config.vector_since.get(name).is_none_or(|&s| id >= s);
         let unmappable = seg.unmappable;
         let wanted = |name: &str| {
-            !unmappable && config.vectors.get(name).is_some_and(|p| p.on_disk) && in_file(name)
+            !unmappable
+                && config.vectors.get(name).is_some_and(|p| p.rows_mapped())
+                && in_file(name)
         };
         let misplaced = |name: &str, col: &DenseColumn| col.data.is_mapped() != wanted(name);
         if !seg.data.dense.iter().any(|(n, c)| misplaced(n, c)) {

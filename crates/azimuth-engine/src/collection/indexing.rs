@@ -290,7 +290,7 @@ impl Collection {
             col,
             params.distance,
             hnsw_params,
-            ann::quantization_for(&config, name),
+            (ann::quantization_for(&config, name), params.datatype),
             threads,
             &build.control,
             usable,
@@ -811,7 +811,7 @@ pub(super) fn load_graphs(
             .as_ref()
             .is_some_and(|c| c.fit(rows, col.dim, metric, quantization))
         {
-            graph.codes = ann::Codes::encode(col, metric, quantization);
+            graph.codes = ann::Codes::encode(col, metric, quantization, params.datatype);
         }
         seg.graphs.insert(name.clone(), Arc::new(graph));
     }

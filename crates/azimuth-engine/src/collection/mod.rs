@@ -169,8 +169,8 @@ impl Collection {
         state.segments.clear();
         state.next_segment_id = manifest.next_segment_id.max(1);
         let mut keep = Vec::new();
-        let on_disk = |name: &str| config.vectors.get(name).is_some_and(|p| p.on_disk);
-        let any_on_disk = config.vectors.values().any(|p| p.on_disk);
+        let on_disk = |name: &str| config.vectors.get(name).is_some_and(|p| p.rows_mapped());
+        let any_on_disk = config.vectors.values().any(|p| p.rows_mapped());
         for ms in &manifest.segments {
             let mut data = dir.read_segment(ms.id, any_on_disk.then_some(&on_disk as _))?;
             data.fit_columns(ms.id, &config);
@@ -230,7 +230,7 @@ impl Collection {
     /// Replaces the tunable part of the configuration — HNSW and optimizer parameters,
     /// quantization (collection-wide and per vector), `on_disk` flags, sparse index options,
     /// metadata — and persists it (the CONFIG file is replaced atomically). Vector names,
-    /// sizes and distances cannot change. A dense vector whose graph parameters (`m`,
+    /// sizes, distances and datatypes cannot change. A dense vector whose graph parameters (`m`,
     /// `ef_construct`) or quantization change loses its graphs, which the background indexer
     /// builds again; other changes (thresholds, metadata) apply from the next search or
     /// indexing step.
@@ -246,11 +246,13 @@ impl Collection {
                 .vectors
                 .iter()
                 .zip(&new.vectors)
-                .all(|((a, x), (b, y))| a == b && x.size == y.size && x.distance == y.distance)
+                .all(|((a, x), (b, y))| {
+                    a == b && (x.size, x.distance, x.datatype) == (y.size, y.distance, y.datatype)
+                })
             && old.sparse_vectors.keys().eq(new.sparse_vectors.keys());
         if !same_shape {
             return Err(Error::invalid(
-                "vector names, sizes and distances cannot be changed after a collection is created",
+                "vector names, sizes, distances and datatypes cannot be changed after a collection is created",
             ));
         }
         let rebuild: Vec<(usize, String)> = old

@@ -1576,3 +1576,113 @@ fn vacuum_and_merge_of_indexed_segments_index_the_new_segment() {
     );
     check(&c, &gone);
 }
+
+/// A `float16` space keeps its vectors rounded to half precision: they come back rounded,
+/// and an indexed segment walks and scores half-precision rows in memory (half the bytes of
+/// f32) with exactly the scores of an exact search, while its f32 rows are read through maps
+/// of the segment file; the datatype persists and cannot be changed.
+#[test]
+fn float16_spaces_keep_half_precision_rows_in_memory() {
+    fn rounded(v: &[f32]) -> Vec<f32> {
+        use azimuth_index::distance::half::{f16_to_f32, f32_to_f16};
+        v.iter().map(|&x| f16_to_f32(f32_to_f16(x))).collect()
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(61);
+    let (data, queries) = data_and_queries(&mut rng, 4000, 30, 32);
+    let db = Database::open_with(dir.path(), no_background()).unwrap();
+    let mut cfg = config(32, Distance::Euclid, 1000);
+    cfg.vectors.get_mut("").unwrap().datatype = Datatype::Float16;
+    let c = db.create_collection("half", cfg.clone()).unwrap();
+    load(&c, &data, |_| Payload::new());
+    let twin = db
+        .create_collection("full", config(32, Distance::Euclid, 1000))
+        .unwrap();
+    load(&twin, &data, |_| Payload::new());
+
+    // values come back rounded; a value beyond half precision's range is refused
+    let got = c
+        .get(
+            &[PointId::Num(7)],
+            &PayloadSelector::None,
+            &VectorSelector::All,
+        )
+        .unwrap();
+    let rounded_7 = rounded(&data[7]);
+    assert_ne!(rounded_7, data[7]);
+    assert_eq!(
+        got[0].vectors.as_ref().unwrap()[""],
+        Vector::Dense(rounded_7)
+    );
+    let mut huge = data[0].clone();
+    huge[3] = 70_000.0;
+    let err = c
+        .upsert(vec![PointStruct::new(99_999, huge, Payload::new())], true)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert!(err.to_string().contains("float16"), "{err}");
+
+    for col in [&c, &twin] {
+        col.flush().unwrap();
+        col.build_indexes().unwrap();
+        assert_eq!(col.info().indexing.indexed_vectors, 4000);
+    }
+    let (half, full) = (c.info(), twin.info());
+    let rows_bytes = 4000 * 32 * 4;
+    assert_eq!(
+        half.dense_bytes.mapped, rows_bytes,
+        "f32 rows read through maps"
+    );
+    assert_eq!(full.dense_bytes.in_memory, rows_bytes);
+    assert_eq!(
+        half.indexing.index_bytes,
+        full.indexing.index_bytes + rows_bytes / 2,
+        "half-precision rows beside the graph"
+    );
+
+    // walks on half-precision rows: recall, and the scores of an exact search
+    assert!(recall(&c, &queries, 10, |_| {}) >= 0.95);
+    for q in &queries {
+        let walk = id_scores(&c, &SearchRequest::dense(q.clone(), 10));
+        let mut req = SearchRequest::dense(q.clone(), 10);
+        req.params.exact = true;
+        let exact: std::collections::HashMap<PointId, f32> =
+            id_scores(&c, &req).into_iter().collect();
+        for (id, score) in &walk {
+            let PointId::Num(i) = id else {
+                panic!("unexpected id {id:?}")
+            };
+            let i = *i as usize;
+            let direct: f32 = rounded(&data[i])
+                .iter()
+                .zip(q)
+                .map(|(a, b)| (a - b) * (a - b))
+                .sum::<f32>()
+                .sqrt();
+            assert!((score - direct).abs() < 1e-3, "{score} vs {direct}");
+            if let Some(e) = exact.get(id) {
+                assert!((score - e).abs() < 1e-4, "{score} vs exact {e}");
+            }
+        }
+    }
+    let before = scored(&c, &queries, |_| {});
+
+    // the datatype is part of the collection's shape
+    let mut changed = (*c.config()).clone();
+    changed.vectors.get_mut("").unwrap().datatype = Datatype::Float32;
+    let err = c.update_config(changed).unwrap_err();
+    assert!(err.to_string().contains("datatypes"), "{err}");
+    drop((c, twin, db));
+
+    let db = Database::open_with(dir.path(), no_background()).unwrap();
+    let c = db.collection("half").unwrap();
+    assert_eq!(c.config().vectors[""].datatype, Datatype::Float16);
+    let info = c.info();
+    assert_eq!(info.indexing.indexed_vectors, 4000, "loaded, not rebuilt");
+    assert_eq!(info.dense_bytes.mapped, rows_bytes);
+    assert_eq!(
+        before,
+        scored(&c, &queries, |_| {}),
+        "identical after reopen"
+    );
+}

@@ -10,8 +10,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use azimuth_engine::{
-    Collection, CollectionConfig, Database, DbOptions, Distance, FieldSchema, Filter, Payload,
-    PointId, PointStruct, Quantization, SearchRequest,
+    Collection, CollectionConfig, Database, Datatype, DbOptions, Distance, FieldSchema, Filter,
+    Payload, PointId, PointStruct, Quantization, SearchRequest,
 };
 use azimuth_index::npy;
 use indicatif::ProgressBar;
@@ -174,13 +174,26 @@ pub(super) fn build(
         background: false,
         ..Default::default()
     };
-    let (db, dir) = match &a.on_disk {
+    if name == "hnsw-f16" {
+        config
+            .vectors
+            .entry(String::new())
+            .and_modify(|v| v.datatype = Datatype::Float16);
+    }
+    // a float16 collection needs its files (its f32 rows are read through maps of them)
+    let root = match &a.on_disk {
+        Some(root) => Some(root.clone()),
+        None => (name == "hnsw-f16").then(std::env::temp_dir),
+    };
+    let (db, dir) = match &root {
         Some(root) => {
-            config
-                .vectors
-                .entry(String::new())
-                .and_modify(|v| v.on_disk = true);
-            config.hnsw.on_disk = true;
+            if a.on_disk.is_some() {
+                config
+                    .vectors
+                    .entry(String::new())
+                    .and_modify(|v| v.on_disk = true);
+                config.hnsw.on_disk = true;
+            }
             let dir = root.join(format!("azimuth-bench-{name}-{}", std::process::id()));
             if dir.exists() {
                 std::fs::remove_dir_all(&dir)

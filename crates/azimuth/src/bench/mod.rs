@@ -31,7 +31,9 @@ pub struct BenchArgs {
     pub k: usize,
     /// Comma-separated: flat (exact), hnsw (float vectors), hnsw-f16 (walk on half-precision
     /// rows), hnsw-int8 (walk on int8 codes), hnsw-binary (walk on 1-bit codes); the last
-    /// three rescore from the f32 rows. The hnsw variants share one graph build.
+    /// three rescore from the f32 rows. The hnsw variants share one graph build. Through the
+    /// engine, hnsw-f16 is a collection of datatype float16 (scores from the half-precision
+    /// rows, no rescoring), stored in a temporary directory so its f32 rows can be mapped.
     #[arg(long, default_value = "flat", value_delimiter = ',')]
     pub index: Vec<String>,
     /// Quantized search: candidates rescored exactly = k × this (capped by ef). Default 1
@@ -313,9 +315,6 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             bail!(
                 "unknown --index {name:?}; available: flat, hnsw, hnsw-f16, hnsw-int8, hnsw-binary"
             );
-        }
-        if through_engine && name == "hnsw-f16" {
-            bail!("hnsw-f16 is measured on the bare index only (no --engine or --filter)");
         }
     }
     if a.index.iter().any(|n| n == "hnsw-binary") && metric == Metric::L1 {

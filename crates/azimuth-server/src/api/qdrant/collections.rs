@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use axum::extract::{Path, Query, State};
 use azimuth_engine::{
-    AliasAction, CollectionConfig, CollectionInfo, Distance, FieldSchema, HnswParams, NewVector,
-    OptimizerParams, Quantization, SparseVectorParams, VectorParams,
+    AliasAction, CollectionConfig, CollectionInfo, Datatype, Distance, FieldSchema, HnswParams,
+    NewVector, OptimizerParams, Quantization, SparseVectorParams, VectorParams,
 };
 use serde_json::{json, Map, Value};
 
@@ -63,6 +63,13 @@ fn vector_params(v: &Value, what: &str) -> Result<VectorParams, ApiError> {
         .ok_or_else(|| ApiError::unprocessable(format!("{what}: size must be an integer ≥ 1")))?;
     let mut p = VectorParams::new(size as usize, distance(m.get("distance"))?);
     p.on_disk = m.get("on_disk").and_then(Value::as_bool).unwrap_or(false);
+    if let Some(d) = m.get("datatype").filter(|x| !x.is_null()) {
+        p.datatype = d.as_str().and_then(Datatype::parse).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "{what}.datatype must be \"float32\", \"float16\" or \"uint8\", got {d}"
+            ))
+        })?;
+    }
     if let Some(h) = m.get("hnsw_config").filter(|x| !x.is_null()) {
         p.hnsw = Some(hnsw(h, HnswParams::default())?);
     }
@@ -428,6 +435,9 @@ fn vector_params_json(p: &VectorParams) -> Value {
     m.insert("distance".into(), json!(distance_name(p.distance)));
     if p.on_disk {
         m.insert("on_disk".into(), json!(true));
+    }
+    if p.datatype != Datatype::Float32 {
+        m.insert("datatype".into(), json!(p.datatype.name()));
     }
     if let Some(h) = &p.hnsw {
         m.insert("hnsw_config".into(), hnsw_json(h));
