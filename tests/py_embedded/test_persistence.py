@@ -211,3 +211,41 @@ def test_quantized_on_disk_collection(db_path: Path, quantization: str) -> None:
         assert (again == approx).all()
         with pytest.raises(azimuth.InvalidInput, match="quantization"):
             db.create_collection("bad", dim=4, quantization="pq")
+
+
+def test_float16_collection(db_path: Path) -> None:
+    """dtype="float16": vectors come back rounded to half precision, the indexed segment walks
+    half-precision rows in memory (the f32 rows are mapped) with the scores of the rounded
+    vectors, and all of it survives reopening."""
+    n, dim = 12_000, 256
+    rng = np.random.default_rng(11)
+    centres = rng.standard_normal((40, dim))
+    rows = rng.integers(0, 40, n + 30)
+    vectors = (centres[rows] + 0.5 * rng.standard_normal((n + 30, dim))).astype(np.float32)
+    base, queries = vectors[:n], vectors[n:]
+    unit = base / np.linalg.norm(base, axis=1, keepdims=True)  # cosine stores unit rows
+    half = unit.astype(np.float16).astype(np.float32)
+    with azimuth.connect(db_path) as db:
+        c = db.create_collection("h", dim=dim, metric="cosine", dtype="float16")
+        c.upsert(list(range(n)), base)
+        c.build_index()
+        info = c.info()
+        assert info["dtype"] == "float16" and info["indexed_vectors"] == n
+        assert info["vector_bytes_mapped"] == n * dim * 4
+        assert info["vector_bytes_in_memory"] == 0
+        got = c.get([3], with_vectors=True)
+        np.testing.assert_array_equal(np.asarray(got[0].vector, dtype=np.float32), half[3])
+        approx, scores = c.search_numpy(queries, k=10, ef=128)
+        exact, _ = c.search_numpy(queries, k=10, exact=True)
+        recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact)])
+        assert recall >= 0.95, recall
+        q_unit = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+        expected = np.einsum("qkd,qd->qk", half[approx], q_unit)
+        np.testing.assert_allclose(scores, expected, rtol=1e-4, atol=1e-3)
+        with pytest.raises(azimuth.InvalidInput, match="dtype"):
+            db.create_collection("bad", dim=4, dtype="int4")
+    with azimuth.connect(db_path) as db:
+        c = db.get_collection("h")
+        assert c.info()["dtype"] == "float16"
+        again, _ = c.search_numpy(queries, k=10, ef=128)
+        assert (again == approx).all()

@@ -587,6 +587,8 @@ impl Collection {
             None => None,
         };
         d.set_item("quantization", quantization)?;
+        let dtype = info.config.vectors.get(azimuth_engine::DEFAULT_VECTOR);
+        d.set_item("dtype", dtype.map(|v| v.datatype.name()))?;
         d.set_item("vector_bytes_in_memory", info.dense_bytes.in_memory)?;
         d.set_item("vector_bytes_mapped", info.dense_bytes.mapped)?;
         d.set_item("index_bytes_in_memory", info.indexing.index_bytes)?;

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 
-use azimuth_engine::{CollectionConfig, Error, Quantization, DEFAULT_VECTOR};
+use azimuth_engine::{CollectionConfig, Datatype, Error, Quantization, DEFAULT_VECTOR};
 use parking_lot::{Mutex, RwLock};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
@@ -117,8 +117,10 @@ impl Database {
     /// "dot", "euclid" or "manhattan"). `m`, `ef_construct` and `full_scan_threshold` tune
     /// the HNSW index; `quantization` ("int8" or "binary") makes searches walk compact codes
     /// and rescore from the vectors; `on_disk=True` reads sealed vectors and graph links
-    /// from their files through memory maps. Raises `AlreadyExists` if the name is taken.
-    #[pyo3(signature = (name, dim, metric = "cosine", *, m = None, ef_construct = None, full_scan_threshold = None, quantization = None, on_disk = false))]
+    /// from their files through memory maps; `dtype="float16"` keeps vectors in half
+    /// precision (rounded when written; indexed segments walk half-precision rows in memory
+    /// and map the f32 ones). Raises `AlreadyExists` if the name is taken.
+    #[pyo3(signature = (name, dim, metric = "cosine", *, m = None, ef_construct = None, full_scan_threshold = None, quantization = None, on_disk = false, dtype = "float32"))]
     #[allow(clippy::too_many_arguments)]
     fn create_collection(
         &self,
@@ -131,9 +133,10 @@ impl Database {
         full_scan_threshold: Option<i64>,
         quantization: Option<&str>,
         on_disk: bool,
+        dtype: &str,
     ) -> PyResult<Collection> {
         let hnsw = (m, ef_construct, full_scan_threshold);
-        let config = collection_config(py, dim, metric, hnsw, quantization, on_disk)?;
+        let config = collection_config(py, dim, metric, hnsw, quantization, (on_disk, dtype))?;
         let inner = py
             .detach(|| self.shared.with(|db| db.create_collection(name, config)))
             .map_err(to_py(py))?;
@@ -151,7 +154,7 @@ impl Database {
     /// The collection called `name`, created with these settings if it does not exist (the
     /// options apply then). An existing collection must have the same `dim` and `metric`
     /// (else `InvalidInput`).
-    #[pyo3(signature = (name, dim, metric = "cosine", *, m = None, ef_construct = None, full_scan_threshold = None, quantization = None, on_disk = false))]
+    #[pyo3(signature = (name, dim, metric = "cosine", *, m = None, ef_construct = None, full_scan_threshold = None, quantization = None, on_disk = false, dtype = "float32"))]
     #[allow(clippy::too_many_arguments)]
     fn get_or_create_collection(
         &self,
@@ -164,9 +167,10 @@ impl Database {
         full_scan_threshold: Option<i64>,
         quantization: Option<&str>,
         on_disk: bool,
+        dtype: &str,
     ) -> PyResult<Collection> {
         let hnsw = (m, ef_construct, full_scan_threshold);
-        let config = collection_config(py, dim, metric, hnsw, quantization, on_disk)?;
+        let config = collection_config(py, dim, metric, hnsw, quantization, (on_disk, dtype))?;
         let want = config.vectors[DEFAULT_VECTOR].clone();
         let inner = py
             .detach(|| {
@@ -282,7 +286,7 @@ fn collection_config(
     metric_name: &str,
     (m, ef_construct, full_scan_threshold): (Option<i64>, Option<i64>, Option<i64>),
     quantization: Option<&str>,
-    on_disk: bool,
+    (on_disk, dtype): (bool, &str),
 ) -> PyResult<CollectionConfig> {
     if dim < 1 || dim > azimuth_engine::MAX_DIM as i64 {
         return Err(invalid(
@@ -310,8 +314,19 @@ fn collection_config(
             ))
         }
     };
+    let datatype = match dtype {
+        "float32" => Datatype::Float32,
+        "float16" => Datatype::Float16,
+        other => {
+            return Err(invalid(
+                py,
+                format!("dtype must be \"float32\" or \"float16\", got {other:?}"),
+            ))
+        }
+    };
     if let Some(v) = config.vectors.get_mut(DEFAULT_VECTOR) {
         v.on_disk = on_disk;
+        v.datatype = datatype;
     }
     config.hnsw.on_disk = on_disk;
     Ok(config)

@@ -51,13 +51,15 @@ class Database:
         full_scan_threshold: Optional[int] = None,
         quantization: Optional[Literal["int8", "binary"]] = None,
         on_disk: bool = False,
+        dtype: Literal["float32", "float16"] = "float32",
     ) -> Collection:
         """Creates a collection of ``dim``-dimensional vectors compared by ``metric``
         (``"l2"``, ``"ip"`` and ``"l1"`` are accepted as aliases). ``m``, ``ef_construct``
         and ``full_scan_threshold`` tune the HNSW index; ``quantization`` makes searches
         walk int8 or 1-bit codes and rescore from the vectors; ``on_disk=True`` reads sealed
-        vectors and graph links from their files through memory maps. Raises
-        ``AlreadyExists``."""
+        vectors and graph links from their files through memory maps; ``dtype="float16"``
+        keeps vectors in half precision (rounded when written; indexed segments walk
+        half-precision rows in memory and map the f32 ones). Raises ``AlreadyExists``."""
     def get_collection(self, name: str) -> Collection:
         """The collection ``name`` (or an alias of it). Raises ``NotFound`` (a ``KeyError``)."""
     def get_or_create_collection(
@@ -71,6 +73,7 @@ class Database:
         full_scan_threshold: Optional[int] = None,
         quantization: Optional[Literal["int8", "binary"]] = None,
         on_disk: bool = False,
+        dtype: Literal["float32", "float16"] = "float32",
     ) -> Collection:
         """The collection ``name``, created if missing (the options apply then); an existing
         one must have the same ``dim`` and ``metric`` (else ``InvalidInput``)."""
@@ -209,7 +212,8 @@ class Collection:
     def info(self) -> dict[str, Any]:
         """name, dim, metric, points_count, segments_count, payload_schema, and the ANN
         index: indexed_vectors, indexing_pending, recall_calibration ({vector: [(ef,
-        recall@10), ...]}); quantization ("int8", "binary" or None); vector_bytes_in_memory,
+        recall@10), ...]}); quantization ("int8", "binary" or None); dtype ("float32" or
+        "float16"); vector_bytes_in_memory,
         vector_bytes_mapped, index_bytes_in_memory (graphs and codes) and index_bytes_mapped
         (graph links, ``on_disk``)."""
     def build_index(self) -> None:
