@@ -413,5 +413,12 @@ def test_vector_names_added_and_deleted(start_server):
     srv.restart()
     rest = QdrantClient(url=srv.url, timeout=30)
     assert rest.query_points(name, query=[1, 1, 1], using="b", limit=5).points == []
+    # a datatype given over gRPC is kept
+    g.close()
+    g = grpc_client(srv)
+    half = m.DenseVectorConfig(size=2, distance=m.Distance.DOT, datatype=m.Datatype.FLOAT16)
+    g.create_vector_name(name, "h", m.DenseVectorNameConfig(dense=half))
+    assert rest.get_collection(name).config.params.vectors["h"].datatype == m.Datatype.FLOAT16
+    g.close()
     assert rest.count(name).count == 21
     g.close()

@@ -29,33 +29,31 @@ pub(crate) struct Codes(quant::Codes);
 impl Codes {
     /// Codes for `quantization` of `col`, or `None` when there is none (or the metric has
     /// no binary estimator; product quantization is not implemented and searches f32).
-    /// Without quantization, a `Float16` space gets its rows in half precision, which
-    /// hold its values exactly (they were rounded when written).
+    /// Without codes of a quantization, a `Float16` space gets its rows in half precision,
+    /// which hold its values exactly (they were rounded when written).
     pub fn encode(
         col: &DenseColumn,
         metric: Metric,
         q: Option<&Quantization>,
         datatype: Datatype,
     ) -> Option<Codes> {
-        let Some(q) = q else {
-            return (datatype == Datatype::Float16).then(|| {
-                Codes(quant::Codes::F16(F16Rows::encode(
-                    &col.data, col.dim, metric,
-                )))
-            });
+        let half = || {
+            let rows = || F16Rows::encode(&col.data, col.dim, metric);
+            (datatype == Datatype::Float16).then(|| Codes(quant::Codes::F16(rows())))
         };
-        let codes = match q {
-            Quantization::Scalar { quantile, .. } => quant::Codes::Int8(Int8Codes::encode(
-                &col.data,
-                col.dim,
-                metric,
-                quantile.unwrap_or(0.99),
-            )),
-            Quantization::Binary { .. } => {
-                quant::Codes::Binary(BinaryCodes::encode(&col.data, col.dim, metric)?)
-            }
-            Quantization::Product { .. } => return None,
-        };
+        let codes =
+            match q {
+                None | Some(Quantization::Product { .. }) => return half(),
+                Some(Quantization::Scalar { quantile, .. }) => quant::Codes::Int8(
+                    Int8Codes::encode(&col.data, col.dim, metric, quantile.unwrap_or(0.99)),
+                ),
+                Some(Quantization::Binary { .. }) => {
+                    match BinaryCodes::encode(&col.data, col.dim, metric) {
+                        Some(codes) => quant::Codes::Binary(codes),
+                        None => return half(),
+                    }
+                }
+            };
         Some(Codes(codes))
     }
 
@@ -578,6 +576,8 @@ pub(crate) fn build(
         // Cannot fail: the row is inside the data and absent from the graph.
         let _ = graph.hnsw.insert(&col.data, q);
     }
+    // the inserts' re-pruning may have dropped a link the build gave an orphan
+    graph.hnsw.link_orphans(&col.data);
     Some(graph)
 }
 

@@ -118,8 +118,9 @@ impl Database {
     /// the HNSW index; `quantization` ("int8" or "binary") makes searches walk compact codes
     /// and rescore from the vectors; `on_disk=True` reads sealed vectors and graph links
     /// from their files through memory maps; `dtype="float16"` keeps vectors in half
-    /// precision (rounded when written; indexed segments walk half-precision rows in memory
-    /// and map the f32 ones). Raises `AlreadyExists` if the name is taken.
+    /// precision (rounded when written; without quantization, indexed segments walk
+    /// half-precision rows in memory; sealed segments map the f32 rows — an in-memory
+    /// database has no files and keeps both). Raises `AlreadyExists` if the name is taken.
     #[pyo3(signature = (name, dim, metric = "cosine", *, m = None, ef_construct = None, full_scan_threshold = None, quantization = None, on_disk = false, dtype = "float32"))]
     #[allow(clippy::too_many_arguments)]
     fn create_collection(
@@ -152,8 +153,8 @@ impl Database {
     }
 
     /// The collection called `name`, created with these settings if it does not exist (the
-    /// options apply then). An existing collection must have the same `dim` and `metric`
-    /// (else `InvalidInput`).
+    /// options apply then). An existing collection must have the same `dim`, `metric` and
+    /// `dtype` (else `InvalidInput`).
     #[pyo3(signature = (name, dim, metric = "cosine", *, m = None, ef_construct = None, full_scan_threshold = None, quantization = None, on_disk = false, dtype = "float32"))]
     #[allow(clippy::too_many_arguments)]
     fn get_or_create_collection(
@@ -186,17 +187,22 @@ impl Database {
             })
             .map_err(to_py(py))?;
         match inner.config().vectors.get(DEFAULT_VECTOR) {
-            Some(have) if have.size == want.size && have.distance == want.distance => {}
+            Some(have)
+                if (have.size, have.distance, have.datatype)
+                    == (want.size, want.distance, want.datatype) => {}
             Some(have) => {
                 return Err(invalid(
                     py,
                     format!(
-                    "collection {name:?} exists with dim={} metric={:?}, not dim={} metric={:?}",
-                    have.size,
-                    metric_name(have.distance),
-                    want.size,
-                    metric_name(want.distance)
-                ),
+                        "collection {name:?} exists with dim={} metric={:?} dtype={:?}, \
+                         not dim={} metric={:?} dtype={:?}",
+                        have.size,
+                        metric_name(have.distance),
+                        have.datatype.name(),
+                        want.size,
+                        metric_name(want.distance),
+                        want.datatype.name()
+                    ),
                 ))
             }
             None => {

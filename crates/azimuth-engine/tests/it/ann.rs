@@ -1621,6 +1621,22 @@ fn float16_spaces_keep_half_precision_rows_in_memory() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
     assert!(err.to_string().contains("float16"), "{err}");
+    // a vector set on its own is rounded as well
+    let mut named = NamedVectors::new();
+    named.insert(String::new(), Vector::Dense(data[8].clone()));
+    c.update_vectors(vec![(PointId::Num(8), named)], None, true)
+        .unwrap();
+    let got = c
+        .get(
+            &[PointId::Num(8)],
+            &PayloadSelector::None,
+            &VectorSelector::All,
+        )
+        .unwrap();
+    assert_eq!(
+        got[0].vectors.as_ref().unwrap()[""],
+        Vector::Dense(rounded(&data[8]))
+    );
 
     for col in [&c, &twin] {
         col.flush().unwrap();

@@ -73,16 +73,9 @@ fn crash_child() {
     let db = Database::open_with(&dir, opts).expect("child open");
     let c = match db.collection("crash") {
         Ok(c) => c,
-        Err(_) => {
-            let c = db
-                .create_collection("crash", config(indexed))
-                .expect("create");
-            if indexed {
-                c.create_payload_index("tag", FieldSchema::Keyword, true)
-                    .expect("payload index");
-            }
-            c
-        }
+        Err(_) => db
+            .create_collection("crash", config(indexed))
+            .expect("create"),
     };
     for b in start.. {
         let pts = (b * BATCH..(b + 1) * BATCH)
@@ -243,6 +236,14 @@ fn kill_9_while_indexing_loses_nothing_and_reopens_searchable() {
 
 fn kill_9_rounds(indexed: bool, rounds: usize) {
     let dir = tempfile::tempdir().unwrap();
+    if indexed {
+        // made before the first child, so no kill falls between creating the collection
+        // and its payload index
+        let db = Database::open(dir.path()).unwrap();
+        let c = db.create_collection("crash", config(true)).unwrap();
+        c.create_payload_index("tag", FieldSchema::Keyword, true)
+            .unwrap();
+    }
     let mut rng = Rng(0xC0FFEE);
     let mut acked: Option<u64> = None;
     let mut rounds_with_acks = 0;

@@ -304,9 +304,10 @@ fn relaxed_at_least(metric: Metric, kept_to_candidate: f32, base_to_candidate: f
 /// leave a row that every neighbour dropped, and no walk ever reaches it — a search for its
 /// own vector misses it (about 30 of debian-minilm's 144,796 rows at level 0, M 16). Each such
 /// node is added to the list of its closest out-neighbour with room; when all are full, it
-/// replaces the farthest link of its closest out-neighbour among those whose target keeps
-/// another in-link. Runs once after a build or derivation, on one thread (a pass over the
-/// lists plus a few distances per orphan).
+/// replaces the farthest link of the closest out-neighbour that has a link whose target
+/// keeps another in-link. (A node without out-neighbours, or whose every out-neighbour links
+/// only to nodes with no other in-link, stays as it is.) Runs once after a build or
+/// derivation, on one thread (a pass over the lists plus a few distances per orphan).
 pub(super) fn link_orphans(graph: &Graph, space: Space<'_>) {
     let levels = graph.levels();
     let top = levels
@@ -348,20 +349,22 @@ pub(super) fn link_orphans(graph: &Graph, space: Space<'_>) {
                 indegree[orphan as usize] += 1;
                 continue;
             }
-            let Some(host) = scored.first() else { continue };
-            graph.neighbors_into(host.id, lev, &mut list);
-            let host_vector = space.vector(host.id);
-            let dropped = list
-                .iter()
-                .enumerate()
-                .filter(|&(_, &id)| indegree[id as usize] >= 2)
-                .map(|(i, &id)| (space.distance(host_vector, space.vector(id)), i))
-                .max_by(|a, b| a.0.total_cmp(&b.0));
-            if let Some((_, i)) = dropped {
-                indegree[list[i] as usize] -= 1;
-                list[i] = orphan;
-                graph.set_neighbors(host.id, lev, &list);
-                indegree[orphan as usize] += 1;
+            for host in &scored {
+                graph.neighbors_into(host.id, lev, &mut list);
+                let host_vector = space.vector(host.id);
+                let dropped = list
+                    .iter()
+                    .enumerate()
+                    .filter(|&(_, &id)| indegree[id as usize] >= 2)
+                    .map(|(i, &id)| (space.distance(host_vector, space.vector(id)), i))
+                    .max_by(|a, b| a.0.total_cmp(&b.0));
+                if let Some((_, i)) = dropped {
+                    indegree[list[i] as usize] -= 1;
+                    list[i] = orphan;
+                    graph.set_neighbors(host.id, lev, &list);
+                    indegree[orphan as usize] += 1;
+                    break;
+                }
             }
         }
     }

@@ -315,6 +315,17 @@ impl Hnsw {
         Ok(())
     }
 
+    /// Gives every node that no list links to an in-link (see `build::link_orphans`; builds
+    /// and derivations do it already). For a graph that took [`Hnsw::insert`]s since: their
+    /// re-pruning can drop such a link. `data` as for [`Hnsw::search`]; nothing happens if
+    /// it holds fewer rows than the graph.
+    pub fn link_orphans(&mut self, data: &[f32]) {
+        if rows_in(data, self.dim) >= self.graph.len() {
+            self.graph.own_level0();
+            link_orphans(&self.graph, Space::new(data, self.dim, self.metric));
+        }
+    }
+
     fn builder<'a>(
         &'a self,
         data: &'a [f32],

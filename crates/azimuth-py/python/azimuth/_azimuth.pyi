@@ -58,8 +58,9 @@ class Database:
         and ``full_scan_threshold`` tune the HNSW index; ``quantization`` makes searches
         walk int8 or 1-bit codes and rescore from the vectors; ``on_disk=True`` reads sealed
         vectors and graph links from their files through memory maps; ``dtype="float16"``
-        keeps vectors in half precision (rounded when written; indexed segments walk
-        half-precision rows in memory and map the f32 ones). Raises ``AlreadyExists``."""
+        keeps vectors in half precision (rounded when written; without quantization, indexed
+        segments walk half-precision rows in memory; sealed segments map the f32 rows — an
+        in-memory database has no files and keeps both). Raises ``AlreadyExists``."""
     def get_collection(self, name: str) -> Collection:
         """The collection ``name`` (or an alias of it). Raises ``NotFound`` (a ``KeyError``)."""
     def get_or_create_collection(
@@ -76,7 +77,7 @@ class Database:
         dtype: Literal["float32", "float16"] = "float32",
     ) -> Collection:
         """The collection ``name``, created if missing (the options apply then); an existing
-        one must have the same ``dim`` and ``metric`` (else ``InvalidInput``)."""
+        one must have the same ``dim``, ``metric`` and ``dtype`` (else ``InvalidInput``)."""
     def list_collections(self) -> list[str]:
         """Names of all collections, sorted."""
     def drop_collection(self, name: str, *, missing_ok: bool = False) -> bool:

@@ -595,6 +595,17 @@ fn sparse_params(modifier: Option<i32>) -> R<Json> {
     }
 }
 
+/// The JSON name of a gRPC `Datatype` (none when unset).
+fn datatype_name(datatype: Option<i32>) -> R<Option<&'static str>> {
+    match datatype {
+        None | Some(0) => Ok(None),
+        Some(1) => Ok(Some("float32")),
+        Some(2) => Ok(Some("uint8")),
+        Some(3) => Ok(Some("float16")),
+        Some(d) => Err(Status::unimplemented(format!("vector datatype {d}"))),
+    }
+}
+
 /// `CreateVectorNameRequest` → the body of `PUT /collections/{c}/vectors/{v}`.
 pub fn create_vector_name(r: &pb::CreateVectorNameRequest) -> R<Json> {
     match (&r.dense_config, &r.sparse_config) {
@@ -602,7 +613,11 @@ pub fn create_vector_name(r: &pb::CreateVectorNameRequest) -> R<Json> {
             if d.multivector_config.is_some() {
                 return Err(bad("multivectors are not supported yet"));
             }
-            Ok(json!({"dense": {"size": d.size, "distance": distance(d.distance)?}}))
+            let mut dense = json!({"size": d.size, "distance": distance(d.distance)?});
+            if let Some(name) = datatype_name(d.datatype)? {
+                dense["datatype"] = json!(name);
+            }
+            Ok(json!({ "dense": dense }))
         }
         (None, Some(sp)) => Ok(json!({"sparse": sparse_params(sp.modifier)?})),
         _ => Err(bad("give the new vector's dense_config or sparse_config")),
@@ -671,18 +686,8 @@ fn vector_params(p: &pb::VectorParams) -> R<Json> {
         m.insert("quantization_config".into(), quantization(q)?);
     }
     put(&mut m, "on_disk", p.on_disk);
-    match p.datatype {
-        None | Some(0) => {}
-        Some(1) => {
-            m.insert("datatype".into(), json!("float32"));
-        }
-        Some(2) => {
-            m.insert("datatype".into(), json!("uint8"));
-        }
-        Some(3) => {
-            m.insert("datatype".into(), json!("float16"));
-        }
-        Some(d) => return Err(Status::unimplemented(format!("vector datatype {d}"))),
+    if let Some(name) = datatype_name(p.datatype)? {
+        m.insert("datatype".into(), json!(name));
     }
     if let Some(mv) = &p.multivector_config {
         if mv.comparator != 0 {
