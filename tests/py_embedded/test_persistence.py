@@ -176,17 +176,22 @@ def test_damaged_segment_raises_corruption(db_path: Path) -> None:
     assert segment.name in str(info.value)
 
 
+def clustered(seed: int, n: int, nq: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """`n` rows and `nq` queries around 40 gaussian centres."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((40, dim))
+    rows = rng.integers(0, 40, n + nq)
+    vectors = (centres[rows] + 0.5 * rng.standard_normal((n + nq, dim))).astype(np.float32)
+    return vectors[:n], vectors[n:]
+
+
 @pytest.mark.parametrize("quantization", ["int8", "binary"])
 def test_quantized_on_disk_collection(db_path: Path, quantization: str) -> None:
     """quantization + on_disk: searches walk the codes (and graph links read through a map
     of the graph file) and rescore from vectors read through memory maps of the segment files; results agree with exact search and survive reopening.
     12,000 rows of 256 floats pass the default indexing threshold (10,000 KiB)."""
     n, dim = 12_000, 256
-    rng = np.random.default_rng(7)
-    centres = rng.standard_normal((40, dim))
-    rows = rng.integers(0, 40, n + 30)
-    vectors = (centres[rows] + 0.5 * rng.standard_normal((n + 30, dim))).astype(np.float32)
-    base, queries = vectors[:n], vectors[n:]
+    base, queries = clustered(7, n, 30, dim)
     with azimuth.connect(db_path) as db:
         c = db.create_collection("q", dim=dim, metric="cosine", quantization=quantization, on_disk=True)
         c.upsert(list(range(n)), base)
@@ -218,11 +223,7 @@ def test_float16_collection(db_path: Path) -> None:
     half-precision rows in memory (the f32 rows are mapped) with the scores of the rounded
     vectors, and all of it survives reopening."""
     n, dim = 12_000, 256
-    rng = np.random.default_rng(11)
-    centres = rng.standard_normal((40, dim))
-    rows = rng.integers(0, 40, n + 30)
-    vectors = (centres[rows] + 0.5 * rng.standard_normal((n + 30, dim))).astype(np.float32)
-    base, queries = vectors[:n], vectors[n:]
+    base, queries = clustered(11, n, 30, dim)
     unit = base / np.linalg.norm(base, axis=1, keepdims=True)  # cosine stores unit rows
     half = unit.astype(np.float16).astype(np.float32)
     with azimuth.connect(db_path) as db:

@@ -257,3 +257,17 @@ def unique_name(prefix: str = "c") -> str:
 @pytest.fixture
 def cname() -> str:
     return unique_name("py")
+
+
+def wait_green(client, name: str, n: int, timeout: float = 120.0):
+    """Polls a collection (through a qdrant-client `client`) until it is green with `n`
+    vectors indexed; returns its info."""
+    from qdrant_client import models
+
+    start = time.time()
+    while True:
+        info = client.get_collection(name)
+        if info.status == models.CollectionStatus.GREEN and info.indexed_vectors_count == n:
+            return info
+        assert time.time() - start < timeout, f"not indexed: {info.status} {info.indexed_vectors_count}/{n}"
+        time.sleep(0.1)

@@ -14,7 +14,7 @@ import pytest
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import UnexpectedResponse
 
-from conftest import unique_name
+from conftest import unique_name, wait_green
 
 DIM = 32
 N = 4000
@@ -23,16 +23,6 @@ N = 4000
 def clustered(rng: np.random.Generator, n: int, dim: int = DIM) -> np.ndarray:
     centres = rng.normal(size=(40, dim))
     return (centres[rng.integers(0, 40, n)] + 0.4 * rng.normal(size=(n, dim))).astype(np.float32)
-
-
-def wait_green(client: QdrantClient, name: str, n: int, timeout: float = 120.0):
-    start = time.time()
-    while True:
-        info = client.get_collection(name)
-        if info.status == models.CollectionStatus.GREEN and info.indexed_vectors_count == n:
-            return info
-        assert time.time() - start < timeout, f"not indexed: {info.status} {info.indexed_vectors_count}"
-        time.sleep(0.1)
 
 
 def load(client: QdrantClient, name: str, vectors: np.ndarray, quantization=None):

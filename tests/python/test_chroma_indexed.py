@@ -13,7 +13,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import time
 from pathlib import Path
 
 import chromadb
@@ -21,7 +20,7 @@ import numpy as np
 import pytest
 from qdrant_client import QdrantClient, models
 
-from conftest import REPO_ROOT, unique_name
+from conftest import REPO_ROOT, unique_name, wait_green
 
 ROWS = 12_000
 QUERIES = 40
@@ -56,16 +55,6 @@ def exact(base: np.ndarray, ids: list[int], query: np.ndarray, k: int = 10) -> l
     return [ids[i] for i in order]
 
 
-def wait_indexed(client: QdrantClient, name: str, n: int, timeout: float = 300.0):
-    start = time.time()
-    while True:
-        info = client.get_collection(name)
-        if info.status == models.CollectionStatus.GREEN and info.indexed_vectors_count == n:
-            return info
-        assert time.time() - start < timeout, f"not indexed: {info.status} {info.indexed_vectors_count}/{n}"
-        time.sleep(0.2)
-
-
 def ask(col, queries: np.ndarray, **kw) -> list[tuple[list[str], list[float]]]:
     res = col.query(query_embeddings=queries.tolist(), n_results=10, include=["distances", "metadatas"], **kw)
     return list(zip(res["ids"], res["distances"]))
@@ -91,7 +80,7 @@ def test_indexed_chroma_collection_answers_like_exact_search(start_server, minil
             metadatas=[{"section": sections[i], "row": i} for i in range(start, end)],
         )
     assert col.count() == ROWS
-    info = wait_indexed(qdrant, name, ROWS)
+    info = wait_green(qdrant, name, ROWS, timeout=300.0)
     assert info.points_count == ROWS
 
     every = list(range(ROWS))

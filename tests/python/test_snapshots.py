@@ -107,7 +107,7 @@ def test_snapshot_of_an_indexed_collection(client: QdrantClient, http: httpx.Cli
     once (nothing left to build) and answers every search exactly as the original."""
     import numpy as np
 
-    from test_ann import wait_green
+    from conftest import wait_green
 
     rng = np.random.default_rng(12)
     n, dim = 3000, 32

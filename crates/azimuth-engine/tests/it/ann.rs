@@ -1601,19 +1601,18 @@ fn float16_spaces_keep_half_precision_rows_in_memory() {
     load(&twin, &data, |_| Payload::new());
 
     // values come back rounded; a value beyond half precision's range is refused
-    let got = c
-        .get(
-            &[PointId::Num(7)],
-            &PayloadSelector::None,
-            &VectorSelector::All,
-        )
-        .unwrap();
-    let rounded_7 = rounded(&data[7]);
-    assert_ne!(rounded_7, data[7]);
-    assert_eq!(
-        got[0].vectors.as_ref().unwrap()[""],
-        Vector::Dense(rounded_7)
-    );
+    let stored = |id: u64| {
+        let got = c
+            .get(
+                &[PointId::Num(id)],
+                &PayloadSelector::None,
+                &VectorSelector::All,
+            )
+            .unwrap();
+        got[0].vectors.as_ref().unwrap()[""].clone()
+    };
+    assert_ne!(rounded(&data[7]), data[7]);
+    assert_eq!(stored(7), Vector::Dense(rounded(&data[7])));
     let mut huge = data[0].clone();
     huge[3] = 70_000.0;
     let err = c
@@ -1626,17 +1625,7 @@ fn float16_spaces_keep_half_precision_rows_in_memory() {
     named.insert(String::new(), Vector::Dense(data[8].clone()));
     c.update_vectors(vec![(PointId::Num(8), named)], None, true)
         .unwrap();
-    let got = c
-        .get(
-            &[PointId::Num(8)],
-            &PayloadSelector::None,
-            &VectorSelector::All,
-        )
-        .unwrap();
-    assert_eq!(
-        got[0].vectors.as_ref().unwrap()[""],
-        Vector::Dense(rounded(&data[8]))
-    );
+    assert_eq!(stored(8), Vector::Dense(rounded(&data[8])));
 
     for col in [&c, &twin] {
         col.flush().unwrap();
