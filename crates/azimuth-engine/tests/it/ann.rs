@@ -1601,16 +1601,7 @@ fn float16_spaces_keep_half_precision_rows_in_memory() {
     load(&twin, &data, |_| Payload::new());
 
     // values come back rounded; a value beyond half precision's range is refused
-    let stored = |id: u64| {
-        let got = c
-            .get(
-                &[PointId::Num(id)],
-                &PayloadSelector::None,
-                &VectorSelector::All,
-            )
-            .unwrap();
-        got[0].vectors.as_ref().unwrap()[""].clone()
-    };
+    let stored = |id: u64| crate::common::vectors_of(&c, id)[""].clone();
     assert_ne!(rounded(&data[7]), data[7]);
     assert_eq!(stored(7), Vector::Dense(rounded(&data[7])));
     let mut huge = data[0].clone();

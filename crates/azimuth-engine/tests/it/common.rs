@@ -63,3 +63,19 @@ pub fn shared_data() -> std::path::PathBuf {
     }
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
 }
+
+/// The stored vectors of point `id` of `c` (none when it has none).
+pub fn vectors_of(c: &azimuth_engine::Collection, id: u64) -> azimuth_engine::NamedVectors {
+    use azimuth_engine::{PayloadSelector, PointId, VectorSelector};
+    let got = c
+        .get(
+            &[PointId::Num(id)],
+            &PayloadSelector::None,
+            &VectorSelector::All,
+        )
+        .unwrap();
+    got.into_iter()
+        .next()
+        .and_then(|r| r.vectors)
+        .unwrap_or_default()
+}

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use azimuth_engine::{
     CollectionConfig, Database, DbOptions, Distance, ErrorKind, NamedVectors, NewVector, Payload,
-    PayloadSelector, PointId, PointStruct, QueryVector, SearchRequest, SparseVector,
-    SparseVectorParams, Vector, VectorParams, VectorSelector,
+    PointId, PointStruct, QueryVector, SearchRequest, SparseVector, SparseVectorParams, Vector,
+    VectorParams,
 };
 
 use crate::common::Rng;
@@ -60,18 +60,7 @@ fn walk_overlap(c: &azimuth_engine::Collection, using: &str, dim: usize, rng: &m
 }
 
 fn vector_names(c: &azimuth_engine::Collection, id: u64) -> Vec<String> {
-    let got = c
-        .get(
-            &[PointId::Num(id)],
-            &PayloadSelector::None,
-            &VectorSelector::All,
-        )
-        .unwrap();
-    got[0]
-        .vectors
-        .as_ref()
-        .map(|v| v.keys().cloned().collect())
-        .unwrap_or_default()
+    crate::common::vectors_of(c, id).into_keys().collect()
 }
 
 #[test]
