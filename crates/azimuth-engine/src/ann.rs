@@ -177,6 +177,24 @@ impl VectorGraph {
     }
 }
 
+impl VectorGraph {
+    /// The best `k` of `rows` (ascending) for `query`, scored exactly: from the segment's
+    /// half-precision rows when it has them (a `Float16` space, whose f32 rows are read
+    /// through maps — a selective filter's scan then never touches them), else from `col`.
+    pub fn scan_rows(
+        &self,
+        col: &DenseColumn,
+        query: &[f32],
+        k: usize,
+        rows: &[u32],
+    ) -> Vec<(u32, f32)> {
+        match self.codes.as_ref().map(|c| &c.0) {
+            Some(quant::Codes::F16(half)) => half.search_rows(query, k, rows),
+            _ => flat::search_rows(query, &col.data, col.dim, self.hnsw.metric(), k, rows),
+        }
+    }
+}
+
 impl std::fmt::Debug for VectorGraph {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VectorGraph")

@@ -536,13 +536,12 @@ fn graph_hits(
         return vg.search(col, q, how.k, ef, codes, &accept);
     }
     if let Route::Scan = route {
-        let metric = ann::metric_for(how.distance);
         let rows: Vec<u32> = set
             .rows()
             .into_iter()
             .filter(|&r| seg.is_live(r) && col.present[r as usize])
             .collect();
-        return flat::search_rows(q, &col.data, col.dim, metric, how.k, &rows);
+        return g.scan_rows(col, q, how.k, &rows);
     }
     seg.note_filter_walk(&set, how.name);
     g.search(col, q, how.k, ef, qp, Some(&accept))
