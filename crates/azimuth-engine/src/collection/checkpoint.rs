@@ -396,7 +396,7 @@ fn place_graphs(dir: &CollectionDir, st: &mut State, config: &CollectionConfig) 
                 Ok(Some((stored, read)))
                     if stored == *name
                         && read.hnsw.shared_bytes() > 0
-                        && same_graph(&read.hnsw, &graph.hnsw) =>
+                        && same_shape(&read.hnsw, &graph.hnsw) =>
                 {
                     graph.hnsw = read.hnsw;
                 }
@@ -411,7 +411,7 @@ fn place_graphs(dir: &CollectionDir, st: &mut State, config: &CollectionConfig) 
 /// was written from that graph before it was installed, and builds write under the lock
 /// that guards the file names, so this only catches a file of another shape (not another
 /// graph of the same rows, which nothing writes).
-fn same_graph(a: &Hnsw, b: &Hnsw) -> bool {
+fn same_shape(a: &Hnsw, b: &Hnsw) -> bool {
     (a.len(), a.dim(), a.metric(), a.params(), a.deleted_count())
         == (b.len(), b.dim(), b.metric(), b.params(), b.deleted_count())
 }

@@ -358,7 +358,7 @@ impl Collection {
 
 /// Whether a segment's graph of a vector is still the one a build started from (a
 /// settings change replaces it, and its codes, or drops it).
-fn same_graph(now: Option<&Arc<ann::VectorGraph>>, then: Option<&Arc<ann::VectorGraph>>) -> bool {
+fn still_parent(now: Option<&Arc<ann::VectorGraph>>, then: Option<&Arc<ann::VectorGraph>>) -> bool {
     match (now, then) {
         (Some(a), Some(b)) => Arc::ptr_eq(a, b),
         (None, None) => true,
@@ -458,7 +458,7 @@ impl Collection {
             Some(seg)
                 if Arc::ptr_eq(&seg.data, &data)
                     && still_indexed
-                    && same_graph(seg.graphs.get(name), parent.as_ref()) =>
+                    && still_parent(seg.graphs.get(name), parent.as_ref()) =>
             {
                 seg.value_graphs.extend(built);
                 seg.value_keys_done.insert((name.to_string(), key.clone()));
@@ -600,7 +600,7 @@ impl Collection {
             let st = self.state.read();
             st.segments.get(&segment).is_some_and(|seg| {
                 let current = Arc::ptr_eq(&seg.data, &data)
-                    && same_graph(seg.graphs.get(&work.vector), parent.as_ref());
+                    && still_parent(seg.graphs.get(&work.vector), parent.as_ref());
                 let graph = graph.filter(|_| still_wanted && current).map(Arc::new);
                 seg.install_filter_graph(&work.key, &work.vector, graph)
             })
