@@ -447,6 +447,7 @@ impl Collection {
             built.push((k, Arc::new(g)));
         }
         *self.building.lock() = None;
+        data.release_mapped(); // the builds gathered their rows' vectors
         if build.control.is_cancelled() {
             return Ok(false);
         }
@@ -585,6 +586,7 @@ impl Collection {
             g.calibrate(col, codes, &outside, &usable);
         }
         *self.building.lock() = None;
+        data.release_mapped(); // the build gathered (or calibration scanned) its rows
         if build.control.is_cancelled() {
             return Ok(false);
         }
