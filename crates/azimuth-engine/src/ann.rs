@@ -37,24 +37,19 @@ impl Codes {
         q: Option<&Quantization>,
         datatype: Datatype,
     ) -> Option<Codes> {
-        let half = || {
-            let rows = || F16Rows::encode(&col.data, col.dim, metric);
-            (datatype == Datatype::Float16).then(|| Codes(quant::Codes::F16(rows())))
+        let codes = match q {
+            Some(Quantization::Scalar { quantile, .. }) => Some(quant::Codes::Int8(
+                Int8Codes::encode(&col.data, col.dim, metric, quantile.unwrap_or(0.99)),
+            )),
+            Some(Quantization::Binary { .. }) => {
+                BinaryCodes::encode(&col.data, col.dim, metric).map(quant::Codes::Binary)
+            }
+            None | Some(Quantization::Product { .. }) => None,
         };
-        let codes =
-            match q {
-                None | Some(Quantization::Product { .. }) => return half(),
-                Some(Quantization::Scalar { quantile, .. }) => quant::Codes::Int8(
-                    Int8Codes::encode(&col.data, col.dim, metric, quantile.unwrap_or(0.99)),
-                ),
-                Some(Quantization::Binary { .. }) => {
-                    match BinaryCodes::encode(&col.data, col.dim, metric) {
-                        Some(codes) => quant::Codes::Binary(codes),
-                        None => return half(),
-                    }
-                }
-            };
-        Some(Codes(codes))
+        let half = || F16Rows::encode(&col.data, col.dim, metric);
+        codes
+            .or_else(|| (datatype == Datatype::Float16).then(|| quant::Codes::F16(half())))
+            .map(Codes)
     }
 
     /// Whether the codes' distances are the exact ones (half-precision rows of a `Float16`
@@ -175,9 +170,7 @@ impl VectorGraph {
             .0
             .search_rescored(&self.hnsw, &col.data, query, k, params, filter)
     }
-}
 
-impl VectorGraph {
     /// The best `k` of `rows` (ascending) for `query`, scored exactly: from the segment's
     /// half-precision rows when it has them (a `Float16` space, whose f32 rows are read
     /// through maps — a selective filter's scan then never touches them), else from `col`.

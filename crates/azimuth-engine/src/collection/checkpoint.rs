@@ -306,9 +306,9 @@ fn pick_merge(st: &State, config: &CollectionConfig) -> Vec<u64> {
 
 /// Puts the dense columns of sealed segments with files where the config wants them: those
 /// of `on_disk` and `Float16` vectors (`VectorParams::rows_mapped`) are read through a map of
-/// the segment file, the others are held in memory. A segment whose data something else holds (a search or graph build in flight)
-/// is left for a later checkpoint — every checkpoint runs this, the periodic one too, even
-/// when nothing was written. A segment whose file cannot serve a wanted column (a version 1
+/// the segment file, the others are held in memory. A segment whose data something else
+/// holds (a search or graph build in flight) is left for a later checkpoint — every
+/// checkpoint runs this, the periodic one too, even when nothing was written. A segment whose file cannot serve a wanted column (a version 1
 /// file, a big-endian machine, a failed map) is marked and keeps the column in memory.
 /// A column a segment predates (`vector_since`) is not the file's and is never mapped.
 /// Runs after every manifest switch, at every checkpoint, and after a settings update.

@@ -230,10 +230,10 @@ impl Collection {
     /// Replaces the tunable part of the configuration — HNSW and optimizer parameters,
     /// quantization (collection-wide and per vector), `on_disk` flags, sparse index options,
     /// metadata — and persists it (the CONFIG file is replaced atomically). Vector names,
-    /// sizes, distances and datatypes cannot change. A dense vector whose graph parameters (`m`,
-    /// `ef_construct`) or quantization change loses its graphs, which the background indexer
-    /// builds again; other changes (thresholds, metadata) apply from the next search or
-    /// indexing step.
+    /// sizes, distances and datatypes cannot change. A dense vector whose graph parameters
+    /// (`m`, `ef_construct`) or quantization change loses its graphs, which the background
+    /// indexer builds again; other changes (thresholds, metadata) apply from the next search
+    /// or indexing step.
     pub fn update_config(&self, mut new: CollectionConfig) -> Result<()> {
         let _schema = self.graph_files.lock();
         self.check_alive()?;

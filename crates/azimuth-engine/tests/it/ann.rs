@@ -1663,8 +1663,9 @@ fn float16_spaces_keep_half_precision_rows_in_memory() {
             }
         }
     }
-    // a selective filter (80 rows) is answered by a scan of the half-precision rows, with
-    // the exact search's answer
+    // a selective filter (80 rows, scanned rather than walked) gets the exact search's
+    // answer (that the scan reads the half-precision rows is `F16Rows::search_rows`'s
+    // unit test in the index crate)
     let tag = Filter::from_json(&json!({"must": [{"key": "tag", "match": {"value": 7}}]})).unwrap();
     let scan = scored(&c, &queries, |req| req.filter = Some(tag.clone()));
     let exact = scored(&c, &queries, |req| {

@@ -338,12 +338,12 @@ pub(super) fn link_orphans(graph: &Graph, space: Space<'_>) {
             space.for_each_distance(base, &out, |id, dist| scored.push(Scored { dist, id }));
             scored.sort_unstable();
             let capacity = graph.capacity(lev);
+            // (`find` stops with the host's list in `list`)
             let with_room = scored.iter().find(|s| {
                 graph.neighbors_into(s.id, lev, &mut list);
                 list.len() < capacity
             });
             if let Some(host) = with_room {
-                graph.neighbors_into(host.id, lev, &mut list);
                 list.push(orphan);
                 graph.set_neighbors(host.id, lev, &list);
                 indegree[orphan as usize] += 1;
