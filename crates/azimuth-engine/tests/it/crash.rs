@@ -180,8 +180,8 @@ fn verify(dir: &std::path::Path, acked_through: Option<u64>, indexed: bool) {
 /// 200 acknowledged points (the last batch and 160 at random) are found by their own vectors
 /// (at distance 0), with and without a filter on their tag: always by an exact search, and
 /// nearly always through whatever graphs the reopened collection loaded (a walk is
-/// approximate: a rare row is reachable by no link); and the collection can be indexed to
-/// the end.
+/// approximate: a rare row is reachable by no link); and the collection can be indexed
+/// until only rows below the indexing threshold are left.
 fn verify_searches(c: &Collection, last: u64) {
     let found = |i: u64, filter: Option<Filter>, exact: bool| {
         let mut req = SearchRequest::dense(vector(i), 10);
@@ -220,7 +220,14 @@ fn verify_searches(c: &Collection, last: u64) {
     c.build_indexes().expect("index after a crash");
     let info = c.info();
     assert!(!info.indexing.pending);
-    assert_eq!(info.indexing.indexed_vectors, info.points_count);
+    // what is left unindexed (the mutable segment and small sealed ones) is below the
+    // indexing threshold of 300 rows, and stays exact
+    let unindexed = info.points_count - info.indexing.indexed_vectors;
+    assert!(
+        unindexed < 300,
+        "{unindexed} of {} points left unindexed",
+        info.points_count
+    );
     check();
 }
 
