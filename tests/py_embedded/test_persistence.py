@@ -219,9 +219,9 @@ def test_quantized_on_disk_collection(db_path: Path, quantization: str) -> None:
 
 
 def test_float16_collection(db_path: Path) -> None:
-    """dtype="float16": vectors come back rounded to half precision, the indexed segment walks
-    half-precision rows in memory (the f32 rows are mapped) with the scores of the rounded
-    vectors, and all of it survives reopening."""
+    """dtype="float16": vectors come back rounded to half precision, sealed segments hold
+    half-precision rows (half the bytes of float32), the indexed segment walks them with the
+    scores of the rounded vectors, and all of it survives reopening."""
     n, dim = 12_000, 256
     base, queries = clustered(11, n, 30, dim)
     unit = base / np.linalg.norm(base, axis=1, keepdims=True)  # cosine stores unit rows
@@ -232,8 +232,8 @@ def test_float16_collection(db_path: Path) -> None:
         c.build_index()
         info = c.info()
         assert info["dtype"] == "float16" and info["indexed_vectors"] == n
-        assert info["vector_bytes_mapped"] == n * dim * 4
-        assert info["vector_bytes_in_memory"] == 0
+        assert info["vector_bytes_mapped"] == 0
+        assert info["vector_bytes_in_memory"] == n * dim * 2
         got = np.asarray(c.get([3], with_vectors=True)[0].vector, dtype=np.float32)
         # half-precision values (numpy's norm may differ from the engine's in the last bit,
         # so a component may round to the neighbouring half)
@@ -254,5 +254,6 @@ def test_float16_collection(db_path: Path) -> None:
     with azimuth.connect(db_path) as db:
         c = db.get_collection("h")
         assert c.info()["dtype"] == "float16"
+        assert c.info()["vector_bytes_in_memory"] == n * dim * 2
         again, _ = c.search_numpy(queries, k=10, ef=128)
         assert (again == approx).all()

@@ -7,7 +7,6 @@
 //! graphs and the indexer builds new ones.
 
 use azimuth_index::distance::Metric;
-use azimuth_index::flat;
 use azimuth_index::hnsw::{BuildControl, Hnsw, HnswParams as GraphParams, QueryDistance};
 use azimuth_index::quant::{self, BinaryCodes, F16Rows, Int8Codes, QuantSearch};
 
@@ -38,15 +37,24 @@ impl Codes {
         datatype: Datatype,
     ) -> Option<Codes> {
         let codes = match q {
-            Some(Quantization::Scalar { quantile, .. }) => Some(quant::Codes::Int8(
-                Int8Codes::encode(&col.data, col.dim, metric, quantile.unwrap_or(0.99)),
-            )),
+            Some(Quantization::Scalar { quantile, .. }) => {
+                Some(quant::Codes::Int8(Int8Codes::encode(
+                    &col.data.widened(),
+                    col.dim,
+                    metric,
+                    quantile.unwrap_or(0.99),
+                )))
+            }
             Some(Quantization::Binary { .. }) => {
-                BinaryCodes::encode(&col.data, col.dim, metric).map(quant::Codes::Binary)
+                BinaryCodes::encode(&col.data.widened(), col.dim, metric).map(quant::Codes::Binary)
             }
             None | Some(Quantization::Product { .. }) => None,
         };
-        let half = || F16Rows::encode(&col.data, col.dim, metric);
+        // a column held in half precision is shared, not copied
+        let half = || match col.data.half() {
+            Some(h) => F16Rows::of(h.clone(), metric),
+            None => F16Rows::encode(&col.data.widened(), col.dim, metric),
+        };
         codes
             .or_else(|| (datatype == Datatype::Float16).then(|| quant::Codes::F16(half())))
             .map(Codes)
@@ -80,6 +88,15 @@ impl Codes {
 
     pub fn memory_bytes(&self) -> usize {
         self.0.memory_bytes()
+    }
+
+    /// Heap bytes of the codes not shared with `col` (half-precision rows that are the
+    /// column's own values count there, not here).
+    pub fn own_bytes(&self, col: Option<&DenseColumn>) -> usize {
+        match (&self.0, col.and_then(|c| c.data.half())) {
+            (quant::Codes::F16(rows), Some(h)) if rows.half().same_values(h) => 0,
+            _ => self.memory_bytes(),
+        }
     }
 
     /// The bytes a graph file keeps of these codes: binary codes only (their k-means and
@@ -160,7 +177,14 @@ impl VectorGraph {
         filter: Option<&dyn Fn(u32) -> bool>,
     ) -> Vec<(u32, f32)> {
         let Some(codes) = self.codes.as_ref().filter(|_| !qp.ignore) else {
-            return self.hnsw.search(&col.data, query, k, ef, filter);
+            return match &col.data.half() {
+                None => self
+                    .hnsw
+                    .search(col.data.widened().as_ref(), query, k, ef, filter),
+                // the rows themselves are in half precision
+                Some(h) => quant::Codes::F16(F16Rows::of((*h).clone(), self.hnsw.metric()))
+                    .search_estimated(&self.hnsw, query, k, ef, filter),
+            };
         };
         let params = codes.search_params(ef, qp);
         if qp.rescore == Some(false) || codes.exact() {
@@ -168,7 +192,7 @@ impl VectorGraph {
         }
         codes
             .0
-            .search_rescored(&self.hnsw, &col.data, query, k, params, filter)
+            .search_rescored(&self.hnsw, col.data.rows_ref(), query, k, params, filter)
     }
 
     /// The best `k` of `rows` (ascending) for `query`, scored exactly: from the segment's
@@ -183,7 +207,7 @@ impl VectorGraph {
     ) -> Vec<(u32, f32)> {
         match self.codes.as_ref().map(|c| &c.0) {
             Some(quant::Codes::F16(half)) => half.search_rows(query, k, rows),
-            _ => flat::search_rows(query, &col.data, col.dim, self.hnsw.metric(), k, rows),
+            _ => col.scan_rows(query, self.hnsw.metric(), k, rows),
         }
     }
 }
@@ -259,7 +283,7 @@ impl QueryDistance for Mapped<'_> {
         let Some(&r) = self.rows.get(local as usize) else {
             return f32::INFINITY;
         };
-        let s = self.metric.score(self.query, self.col.row(r));
+        let s = self.col.score(self.metric, self.query, r);
         if self.metric.higher_is_better() {
             -s
         } else {
@@ -270,7 +294,7 @@ impl QueryDistance for Mapped<'_> {
     #[inline]
     fn prefetch(&self, local: u32) {
         if let Some(&r) = self.rows.get(local as usize) {
-            azimuth_index::distance::prefetch(self.col.row(r));
+            self.col.prefetch(r);
         }
     }
 }
@@ -337,7 +361,14 @@ impl ValueGraph {
             let params = codes.search_params(ef, qp);
             let rescore = qp.rescore != Some(false) && !codes.exact();
             return codes.0.search_subset(
-                &self.hnsw, &self.rows, &col.data, query, k, params, rescore, accept,
+                &self.hnsw,
+                &self.rows,
+                col.data.rows_ref(),
+                query,
+                k,
+                params,
+                rescore,
+                accept,
             );
         }
         let metric = self.hnsw.metric();
@@ -353,7 +384,7 @@ impl ValueGraph {
             .into_iter()
             .filter_map(|(l, _)| {
                 let r = *self.rows.get(l as usize)?;
-                Some((r, metric.score(query, col.row(r))))
+                Some((r, col.score(metric, query, r)))
             })
             .collect()
     }
@@ -401,8 +432,7 @@ impl ValueGraph {
         let truths: Vec<Vec<u32>> = queries
             .iter()
             .map(|&q| {
-                let found =
-                    flat::search_rows(col.row(q), &col.data, col.dim, metric, CALIBRATION_K, &rows);
+                let found = col.scan_rows(&col.row(q), metric, CALIBRATION_K, &rows);
                 found.into_iter().map(|h| h.0).collect()
             })
             .collect();
@@ -455,7 +485,7 @@ fn recall_ladder(
                 let mut found = 0usize;
                 let mut total = 0usize;
                 for (&q, truth) in queries.iter().zip(truths) {
-                    let got = search(col.row(q), ef);
+                    let got = search(&col.row(q), ef);
                     found += got.iter().filter(|h| truth.contains(&h.0)).count();
                     total += truth.len();
                 }
@@ -472,7 +502,7 @@ fn recall_ladder(
 fn gather(col: &DenseColumn, rows: &[u32]) -> Vec<f32> {
     let mut data = Vec::with_capacity(rows.len() * col.dim);
     for &r in rows {
-        data.extend_from_slice(col.row(r));
+        data.extend_from_slice(&col.row(r));
     }
     data
 }
@@ -573,7 +603,9 @@ pub(crate) fn build(
     let rows = col.present.len() as u32;
     let usable_rows: Vec<u32> = (0..rows).filter(|&r| usable(r)).collect();
     let queries = spread(&usable_rows, CALIBRATION_QUERIES);
-    let hnsw = Hnsw::build_leaving_out(&col.data, col.dim, metric, gp, threads, control, &queries)?;
+    // (a column held in half precision is widened for the build only)
+    let data = col.data.widened();
+    let hnsw = Hnsw::build_leaving_out(&data, col.dim, metric, gp, threads, control, &queries)?;
     let mut graph = VectorGraph {
         hnsw,
         calibration: Vec::new(),
@@ -585,10 +617,10 @@ pub(crate) fn build(
     });
     for &q in &queries {
         // Cannot fail: the row is inside the data and absent from the graph.
-        let _ = graph.hnsw.insert(&col.data, q);
+        let _ = graph.hnsw.insert(&data, q);
     }
     // the inserts' re-pruning may have dropped a link the build gave an orphan
-    graph.hnsw.link_orphans(&col.data);
+    graph.hnsw.link_orphans(&data);
     Some(graph)
 }
 
@@ -607,17 +639,10 @@ fn calibrate(
     let truths: Vec<Vec<u32>> = queries
         .iter()
         .map(|&q| {
-            flat::search(
-                col.row(q),
-                &col.data,
-                col.dim,
-                metric,
-                CALIBRATION_K,
-                usable,
-            )
-            .into_iter()
-            .map(|h| h.0)
-            .collect()
+            col.scan(&col.row(q), metric, CALIBRATION_K, usable)
+                .into_iter()
+                .map(|h| h.0)
+                .collect()
         })
         .collect();
     let qp = QuantizationParams::default();

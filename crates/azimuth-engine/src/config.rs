@@ -50,11 +50,16 @@ impl VectorParams {
 }
 
 impl VectorParams {
-    /// Whether sealed segments read this vector's f32 rows through maps of their files
-    /// rather than holding them in memory: asked for (`on_disk`), or a `Float16` space,
-    /// whose walks and scores run on half-precision copies in memory.
+    /// Whether sealed segments with files read this vector's rows through maps of them
+    /// rather than holding them in memory (`on_disk`).
     pub fn rows_mapped(&self) -> bool {
-        self.on_disk || self.datatype == Datatype::Float16
+        self.on_disk
+    }
+
+    /// Whether sealed segments hold this vector's rows in half precision (a `Float16`
+    /// space: in memory and in their files).
+    pub fn half_rows(&self) -> bool {
+        self.datatype == Datatype::Float16
     }
 }
 

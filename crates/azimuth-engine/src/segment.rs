@@ -1,6 +1,7 @@
 //! Segments: column-oriented sets of points. The one mutable segment takes new writes; sealed
 //! segments came from a file and change only by tombstones.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -10,15 +11,21 @@ use crate::ann::{ValueGraph, VectorGraph};
 use crate::config::CollectionConfig;
 use crate::filter::{plan, FieldSchema, Filter, JsonPath, PayloadIndexes, Plan, PointRef};
 use crate::point::{NamedVectors, SparseVector, Vector, VectorSelector};
+use azimuth_index::distance::Metric;
+use azimuth_index::flat;
+use azimuth_index::quant::{HalfRows, RowsRef};
+
 use crate::storage::mapped::MappedFloats;
 use crate::types::{Payload, PointId};
 
-/// Row-major f32 values: in memory, or read from a sealed segment's file through a memory
-/// map (vectors configured `on_disk`).
+/// Row-major values: f32 in memory, f32 read from a sealed segment's file through a memory
+/// map (vectors configured `on_disk`), or half precision (a `Float16` space's sealed
+/// segment: in memory, or read in place from its file when `on_disk`).
 #[derive(Clone, Debug)]
 pub(crate) enum Floats {
     Owned(Vec<f32>),
     Mapped(MappedFloats),
+    Half(HalfRows),
 }
 
 impl Default for Floats {
@@ -33,30 +40,78 @@ impl From<Vec<f32>> for Floats {
     }
 }
 
-impl std::ops::Deref for Floats {
-    type Target = [f32];
-    fn deref(&self) -> &[f32] {
-        match self {
-            Floats::Owned(v) => v,
-            Floats::Mapped(m) => m.as_slice(),
-        }
-    }
-}
-
 impl Floats {
-    /// The values in memory, copied out of the file first if they are mapped.
-    pub fn to_mut(&mut self) -> &mut Vec<f32> {
-        if let Floats::Mapped(m) = self {
-            *self = Floats::Owned(m.as_slice().to_vec());
-        }
+    /// The f32 values, unless they are held in half precision.
+    pub fn f32s(&self) -> Option<&[f32]> {
         match self {
-            Floats::Owned(v) => v,
-            Floats::Mapped(_) => unreachable!("replaced just above"),
+            Floats::Owned(v) => Some(v),
+            Floats::Mapped(m) => Some(m.as_slice()),
+            Floats::Half(_) => None,
         }
     }
 
+    /// The half-precision values, if that is how they are held.
+    pub fn half(&self) -> Option<&HalfRows> {
+        match self {
+            Floats::Half(h) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// The values as f32: borrowed, or widened from half precision (a copy: for builds and
+    /// rewrites, which read every row once, never for a search).
+    pub fn widened(&self) -> Cow<'_, [f32]> {
+        match self {
+            Floats::Half(h) => Cow::Owned(h.widened()),
+            _ => Cow::Borrowed(self.f32s().unwrap_or_default()),
+        }
+    }
+
+    /// The rows a rescoring reads, in their own precision.
+    pub fn rows_ref(&self) -> RowsRef<'_> {
+        match self {
+            Floats::Half(h) => RowsRef::F16(h),
+            _ => RowsRef::F32(self.f32s().unwrap_or_default()),
+        }
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        match self {
+            Floats::Owned(v) => v.len(),
+            Floats::Mapped(m) => m.as_slice().len(),
+            Floats::Half(h) => h.bits().len(),
+        }
+    }
+
+    /// Bytes of the values, wherever they are.
+    pub fn value_bytes(&self) -> usize {
+        match self {
+            Floats::Half(h) => h.value_bytes(),
+            _ => self.len() * 4,
+        }
+    }
+
+    /// The values in memory as f32, copied out of the file or widened first if need be.
+    pub fn to_mut(&mut self) -> &mut Vec<f32> {
+        match self {
+            Floats::Owned(_) => {}
+            Floats::Mapped(m) => *self = Floats::Owned(m.as_slice().to_vec()),
+            Floats::Half(h) => *self = Floats::Owned(h.widened()),
+        }
+        match self {
+            Floats::Owned(v) => v,
+            _ => unreachable!("replaced just above"),
+        }
+    }
+
+    /// Whether the values are read from the segment's file (not held in memory).
     pub fn is_mapped(&self) -> bool {
-        matches!(self, Floats::Mapped(_))
+        match self {
+            Floats::Owned(_) => false,
+            Floats::Mapped(_) => true,
+            Floats::Half(h) => h.is_shared(),
+        }
     }
 }
 
@@ -87,12 +142,86 @@ impl DenseColumn {
             present: vec![false; rows],
         }
     }
-}
 
-impl DenseColumn {
-    pub fn row(&self, row: u32) -> &[f32] {
+    /// Row `row`'s values (widened when held in half precision). Panics past the end, like
+    /// indexing.
+    pub fn row(&self, row: u32) -> Cow<'_, [f32]> {
         let s = row as usize * self.dim;
-        &self.data[s..s + self.dim]
+        match &self.data {
+            Floats::Half(h) => Cow::Owned(h.row_f32(row).expect("row inside the column")),
+            other => Cow::Borrowed(&other.f32s().unwrap_or_default()[s..s + self.dim]),
+        }
+    }
+
+    /// Row `row`'s values, or `None` past the end.
+    pub fn try_row(&self, row: u32) -> Option<Cow<'_, [f32]>> {
+        match &self.data {
+            Floats::Half(h) => h.row_f32(row).map(Cow::Owned),
+            other => {
+                let s = (row as usize).checked_mul(self.dim)?;
+                let data = other.f32s().unwrap_or_default();
+                data.get(s..s.checked_add(self.dim)?).map(Cow::Borrowed)
+            }
+        }
+    }
+
+    /// `metric` score of row `row` for `query` (NaN past the end).
+    pub fn score(&self, metric: Metric, query: &[f32], row: u32) -> f32 {
+        self.data
+            .rows_ref()
+            .score(metric, self.dim, query, row)
+            .unwrap_or(f32::NAN)
+    }
+
+    /// Hints that row `row` is read next.
+    pub fn prefetch(&self, row: u32) {
+        let s = row as usize * self.dim;
+        match &self.data {
+            Floats::Half(h) => {
+                if let Some(r) = h.row(row) {
+                    azimuth_index::distance::prefetch(r);
+                }
+            }
+            other => {
+                if let Some(r) = other.f32s().and_then(|d| d.get(s..s + self.dim)) {
+                    azimuth_index::distance::prefetch(r);
+                }
+            }
+        }
+    }
+
+    /// The best `k` rows for `query` among those `accept` takes, scored exactly.
+    pub fn scan(
+        &self,
+        query: &[f32],
+        metric: Metric,
+        k: usize,
+        accept: impl FnMut(u32) -> bool,
+    ) -> Vec<(u32, f32)> {
+        match &self.data {
+            Floats::Half(h) => h.search(query, metric, k, accept),
+            other => {
+                let data = other.f32s().unwrap_or_default();
+                flat::search(query, data, self.dim, metric, k, accept)
+            }
+        }
+    }
+
+    /// The best `k` of `rows` (ascending) for `query`, scored exactly.
+    pub fn scan_rows(
+        &self,
+        query: &[f32],
+        metric: Metric,
+        k: usize,
+        rows: &[u32],
+    ) -> Vec<(u32, f32)> {
+        match &self.data {
+            Floats::Half(h) => h.search_rows(query, metric, k, rows),
+            other => {
+                let data = other.f32s().unwrap_or_default();
+                flat::search_rows(query, data, self.dim, metric, k, rows)
+            }
+        }
     }
 }
 
@@ -139,8 +268,10 @@ impl SegmentData {
     /// [`MappedFloats::release`]).
     pub fn release_mapped(&self) {
         for col in self.dense.values() {
-            if let Floats::Mapped(m) = &col.data {
-                m.release();
+            match &col.data {
+                Floats::Mapped(m) => m.release(),
+                Floats::Half(h) => h.release(),
+                Floats::Owned(_) => {}
             }
         }
     }
@@ -321,7 +452,11 @@ impl PointRef for RowRef<'_> {
 impl Segment {
     pub fn new(id: u64, data: SegmentData, schema: &BTreeMap<JsonPath, FieldSchema>) -> Segment {
         let rows = data.rows();
-        let bytes = data.dense.values().map(|c| c.data.len() * 4).sum::<usize>();
+        let bytes = data
+            .dense
+            .values()
+            .map(|c| c.data.value_bytes())
+            .sum::<usize>();
         let mut seg = Segment {
             id,
             data: Arc::new(data),
@@ -742,7 +877,7 @@ impl Segment {
             out.payloads.push(self.data.payloads[ri].clone());
             for (name, col) in out.dense.iter_mut() {
                 if let Some(src) = self.data.dense.get(name) {
-                    col.data.to_mut().extend_from_slice(src.row(r));
+                    col.data.to_mut().extend_from_slice(&src.row(r));
                     col.present.push(src.present[ri]);
                 }
             }

@@ -17,6 +17,7 @@
 //! Both implement [`QueryDistance`], so [`Hnsw::search_by`] walks the same graph with them;
 //! [`rescore`] then ranks the walk's candidates by exact f32 distance.
 
+mod half;
 mod persist;
 
 use std::cell::Cell;
@@ -24,10 +25,11 @@ use std::cell::Cell;
 use rayon::prelude::*;
 
 use crate::distance::codes::{int8, weighted_and_popcount, Int8Op};
-use crate::distance::half::{f16_score, f32_to_f16};
+use crate::distance::half::f16_score;
 use crate::distance::{self, kernels, Metric};
 use crate::hnsw::{Hnsw, QueryDistance};
 
+pub use self::half::{HalfRows, RowsRef};
 pub use self::persist::CodesError;
 
 /// How a quantized search walks and rescores.
@@ -507,23 +509,22 @@ impl QueryDistance for BinaryQuery<'_> {
 /// The rows in IEEE half precision: half the bytes of f32 and close to exact (11 significant
 /// bits, relative error ≤ 2⁻¹¹ per component), widened on the fly by the f16 kernels
 /// (`distance::half`). A walk over them reads half the memory of a float walk; rescoring a
-/// few candidates from the f32 rows then gives exact scores.
+/// few candidates from the f32 rows then gives exact scores. Cloning shares the rows.
 #[derive(Clone, Debug)]
 pub struct F16Rows {
-    dim: usize,
     metric: Metric,
-    rows: Vec<u16>,
+    rows: HalfRows,
 }
 
 impl F16Rows {
     /// Converts every whole row of `data` (values beyond ±65504 become ±infinity).
     pub fn encode(data: &[f32], dim: usize, metric: Metric) -> F16Rows {
-        let rows = data.len().checked_div(dim).unwrap_or(0);
-        F16Rows {
-            dim,
-            metric,
-            rows: data[..rows * dim].iter().map(|&x| f32_to_f16(x)).collect(),
-        }
+        F16Rows::of(HalfRows::encode(data, dim), metric)
+    }
+
+    /// `rows` (shared, not copied) searched in `metric`.
+    pub fn of(rows: HalfRows, metric: Metric) -> F16Rows {
+        F16Rows { metric, rows }
     }
 
     /// A query ready to compute distances to the rows (a query of another length gives
@@ -536,38 +537,28 @@ impl F16Rows {
     }
 
     pub fn rows(&self) -> usize {
-        self.rows.len().checked_div(self.dim).unwrap_or(0)
+        self.rows.rows()
     }
 
-    /// Heap bytes of the rows.
+    pub fn half(&self) -> &HalfRows {
+        &self.rows
+    }
+
+    /// Heap bytes of the rows (none when they are read in place).
     pub fn memory_bytes(&self) -> usize {
-        self.rows.capacity() * 2
+        self.rows.memory_bytes()
     }
 
     /// [`crate::flat::search_rows`] over these rows: the best `k` of `rows` (ascending; a
     /// repeated row counts once) by the exact score of the half-precision values, in the
     /// metric's natural units, best first, ties to the smaller row.
     pub fn search_rows(&self, query: &[f32], k: usize, rows: &[u32]) -> Vec<(u32, f32)> {
-        if k == 0 || query.len() != self.dim {
-            return Vec::new();
-        }
-        let mut top = crate::flat::TopK::new(k, self.metric.higher_is_better());
-        let mut previous = None;
-        for &r in rows {
-            if previous == Some(r) {
-                continue;
-            }
-            previous = Some(r);
-            if let Some(row) = self.row(r) {
-                top.push(r, f16_score(self.metric, query, row));
-            }
-        }
-        top.into_sorted_vec()
+        self.rows.search_rows(query, self.metric, k, rows)
     }
 
+    #[inline]
     fn row(&self, id: u32) -> Option<&[u16]> {
-        let start = id as usize * self.dim;
-        self.rows.get(start..start + self.dim)
+        self.rows.row(id)
     }
 }
 
@@ -580,7 +571,11 @@ pub struct F16Query<'a> {
 impl QueryDistance for F16Query<'_> {
     #[inline]
     fn distance(&self, id: u32) -> f32 {
-        let Some(row) = self.rows.row(id).filter(|_| self.q.len() == self.rows.dim) else {
+        let Some(row) = self
+            .rows
+            .row(id)
+            .filter(|_| self.q.len() == self.rows.rows.dim())
+        else {
             return f32::INFINITY;
         };
         let score = f16_score(self.rows.metric, &self.q, row);
@@ -623,15 +618,16 @@ impl Codes {
     }
 
     /// [`search_rescored`] with these codes.
-    pub fn search_rescored(
+    pub fn search_rescored<'d>(
         &self,
         hnsw: &Hnsw,
-        data: &[f32],
+        data: impl Into<RowsRef<'d>>,
         query: &[f32],
         k: usize,
         params: QuantSearch,
         filter: Option<&dyn Fn(u32) -> bool>,
     ) -> Vec<(u32, f32)> {
+        let data = data.into();
         match self {
             Codes::Int8(c) => {
                 search_rescored(hnsw, &c.query(query), data, query, k, params, filter)
@@ -647,18 +643,18 @@ impl Codes {
     /// graph over a subset of the rows: node `i` of `hnsw` is row `rows[i]` of the codes and
     /// of `data`. `filter` and the results are in rows, not nodes.
     #[allow(clippy::too_many_arguments)]
-    pub fn search_subset(
+    pub fn search_subset<'d>(
         &self,
         hnsw: &Hnsw,
         rows: &[u32],
-        data: &[f32],
+        data: impl Into<RowsRef<'d>>,
         query: &[f32],
         k: usize,
         params: QuantSearch,
         rescore: bool,
         filter: &dyn Fn(u32) -> bool,
     ) -> Vec<(u32, f32)> {
-        let (ask, keep) = ((data, query, k), (params, rescore, filter));
+        let (ask, keep) = ((data.into(), query, k), (params, rescore, filter));
         match self {
             Codes::Int8(c) => subset_search(hnsw, c.query(query), rows, ask, keep),
             Codes::Binary(c) => subset_search(hnsw, c.query(query), rows, ask, keep),
@@ -730,7 +726,7 @@ fn subset_search<Q: QueryDistance>(
     hnsw: &Hnsw,
     inner: Q,
     rows: &[u32],
-    (data, query, k): (&[f32], &[f32], usize),
+    (data, query, k): (RowsRef<'_>, &[f32], usize),
     (params, rescore_rows, filter): (QuantSearch, bool, &dyn Fn(u32) -> bool),
 ) -> Vec<(u32, f32)> {
     let q = &Subset { inner, rows };
@@ -753,10 +749,10 @@ fn subset_search<Q: QueryDistance>(
 /// Walks `hnsw` with quantized distances `q`, then rescores the best `k · oversampling`
 /// candidates exactly from the f32 rows. Results: `(row, score)` in the metric's natural
 /// units, best first.
-pub fn search_rescored<Q: QueryDistance>(
+pub fn search_rescored<'d, Q: QueryDistance>(
     hnsw: &Hnsw,
     q: &Q,
-    data: &[f32],
+    data: impl Into<RowsRef<'d>>,
     query: &[f32],
     k: usize,
     params: QuantSearch,
@@ -767,23 +763,20 @@ pub fn search_rescored<Q: QueryDistance>(
     rescore(data, hnsw.dim(), hnsw.metric(), query, &candidates, k)
 }
 
-/// The best `k` of `candidates` by exact f32 score (natural units, best first).
-pub fn rescore(
-    data: &[f32],
+/// The best `k` of `candidates` by exact score from `data`'s rows (natural units, best
+/// first).
+pub fn rescore<'d>(
+    data: impl Into<RowsRef<'d>>,
     dim: usize,
     metric: Metric,
     query: &[f32],
     candidates: &[(u32, f32)],
     k: usize,
 ) -> Vec<(u32, f32)> {
-    let kernels = kernels();
+    let data = data.into();
     let mut scored: Vec<(u32, f32)> = candidates
         .iter()
-        .filter_map(|&(row, _)| {
-            let start = row as usize * dim;
-            let v = data.get(start..start + dim)?;
-            Some((row, kernels.score(metric, query, v)))
-        })
+        .filter_map(|&(row, _)| Some((row, data.score(metric, dim, query, row)?)))
         .collect();
     let better = metric.higher_is_better();
     scored.sort_by(|a, b| {

@@ -11,6 +11,8 @@
 
 use std::sync::Arc;
 
+use azimuth_index::distance::half::f32_to_f16;
+use azimuth_index::quant::HalfRows;
 use azimuth_index::Hnsw;
 
 use super::state::State;
@@ -58,7 +60,7 @@ impl Collection {
             && wal.last_lsn() == st.last_lsn_at_manifest;
         if wal_gen_unchanged {
             // a column left in place earlier (its segment was busy) moves now
-            place_columns(dir, st, &config);
+            place_columns(Some(dir), st, &config);
             return Ok(());
         }
         if !st.unwritten.is_empty() {
@@ -75,7 +77,7 @@ impl Collection {
                 let Some(seg) = st.segments.get(&id) else {
                     continue;
                 };
-                if let Err(e) = dir.write_segment(id, &seg.data) {
+                if let Err(e) = dir.write_segment(id, &seg.data, &config) {
                     files.taken.remove(&id);
                     st.unwritten.insert(id);
                     return Err(e);
@@ -88,11 +90,11 @@ impl Collection {
                 // nothing deleted: the mutable segment is sealed as it is (same rows, same
                 // payload indexes, and the id map already points at it)
                 let data = st.mutable().data.clone();
-                dir.write_segment(id, &data)?;
+                dir.write_segment(id, &data, &config)?;
             } else {
                 let data = st.mutable().live_data(&config);
                 if data.rows() > 0 {
-                    dir.write_segment(id, &data)?;
+                    dir.write_segment(id, &data, &config)?;
                 }
                 st.segments.remove(&id);
                 if data.rows() > 0 {
@@ -106,7 +108,7 @@ impl Collection {
             .retain(|&id, seg| seg.live > 0 || id == st.mutable_id);
         let gen = wal.rotate()?;
         self.write_manifest_locked(dir, st, gen)?;
-        place_columns(dir, st, &config);
+        place_columns(Some(dir), st, &config);
         wal.remove_before(gen)?;
         let keep: Vec<u64> = st
             .segments
@@ -131,8 +133,8 @@ impl Collection {
         let Some(dir) = &self.dir else {
             return Ok(());
         };
+        let config = self.config();
         let (id, data) = {
-            let config = self.config();
             let mut st = self.state.write();
             let m = st.mutable();
             if m.bytes < min_bytes {
@@ -153,7 +155,7 @@ impl Collection {
                 return Ok(()); // a checkpoint wrote (and listed) it meanwhile
             }
             // on failure the next checkpoint writes it
-            dir.write_segment(id, &data)?;
+            dir.write_segment(id, &data, &config)?;
             // the segment is the data's only holder again before a checkpoint waiting for
             // this lock lists the file (see `place_columns`)
             drop(data);
@@ -216,6 +218,7 @@ impl Collection {
         }
         if st.mutable().live == st.mutable().rows() {
             st.new_mutable(&config); // sealed as it is
+            place_columns(None, st, &config);
             return;
         }
         let data = st.mutable().live_data(&config);
@@ -226,6 +229,7 @@ impl Collection {
             st.install(seg);
         }
         st.new_mutable(&config);
+        place_columns(None, st, &config);
     }
 
     /// Rewrites sealed segments with many tombstones and merges small ones while there are
@@ -256,7 +260,7 @@ impl Collection {
         st.next_segment_id += 1;
         if let Some(dir) = &self.dir {
             if data.rows() > 0 {
-                dir.write_segment(new_id, &data)?;
+                dir.write_segment(new_id, &data, &config)?;
             }
         }
         for id in picked {
@@ -267,6 +271,9 @@ impl Collection {
             st.install(seg);
         }
         st.last_lsn_at_manifest = u64::MAX; // force a manifest switch
+        if self.dir.is_none() {
+            place_columns(None, st, &config);
+        }
         self.checkpoint_locked(st)
     }
 }
@@ -304,28 +311,54 @@ fn pick_merge(st: &State, config: &CollectionConfig) -> Vec<u64> {
         .collect()
 }
 
-/// Puts the dense columns of sealed segments with files where the config wants them: those
-/// of `on_disk` and `Float16` vectors (`VectorParams::rows_mapped`) are read through a map of
-/// the segment file, the others are held in memory. A segment whose data something else
-/// holds (a search or graph build in flight) is left for a later checkpoint — every
-/// checkpoint runs this, the periodic one too, even when nothing was written. A segment whose file cannot serve a wanted column (a version 1
-/// file, a big-endian machine, a failed map) is marked and keeps the column in memory.
-/// A column a segment predates (`vector_since`) is not the file's and is never mapped.
-/// Runs after every manifest switch, at every checkpoint, and after a settings update.
-pub(super) fn place_columns(dir: &CollectionDir, st: &mut State, config: &CollectionConfig) {
+/// Where and how a sealed segment holds a dense column.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Place {
+    /// In half precision (a `Float16` space).
+    half: bool,
+    /// Read in place through a map of the segment's file (`on_disk`).
+    mapped: bool,
+}
+
+impl Place {
+    fn of(data: &Floats) -> Place {
+        Place {
+            half: data.half().is_some(),
+            mapped: data.is_mapped(),
+        }
+    }
+}
+
+/// Puts the dense columns of sealed segments where the config wants them: those of
+/// `Float16` vectors in half precision (`VectorParams::half_rows`), those of `on_disk`
+/// vectors read through a map of the segment file (`VectorParams::rows_mapped`; only with a
+/// `dir`), the others in memory. A segment whose data something else holds (a search or
+/// graph build in flight) is left for a later call — every checkpoint runs this, the
+/// periodic one too, even when nothing was written, and so do seals in memory and graph
+/// builds. A segment whose file cannot serve a wanted column (a version 1 file, a
+/// big-endian machine, a failed map, an f32 column of a `Float16` vector written before
+/// format 3) is marked and keeps the column in memory. A column a segment predates
+/// (`vector_since`) is not the file's and is never mapped.
+pub(super) fn place_columns(
+    dir: Option<&CollectionDir>,
+    st: &mut State,
+    config: &CollectionConfig,
+) {
     let (mutable_id, unwritten) = (st.mutable_id, &st.unwritten);
     for (&id, seg) in st.segments.iter_mut() {
         if id == mutable_id || unwritten.contains(&id) {
             continue;
         }
         let in_file = |name: &str| config.vector_since.get(name).is_none_or(|&s| id >= s);
-        let unmappable = seg.unmappable;
+        let unmappable = seg.unmappable || dir.is_none();
         let wanted = |name: &str| {
-            !unmappable
-                && config.vectors.get(name).is_some_and(|p| p.rows_mapped())
-                && in_file(name)
+            let p = config.vectors.get(name);
+            Place {
+                half: p.is_some_and(|p| p.half_rows()),
+                mapped: !unmappable && p.is_some_and(|p| p.rows_mapped()) && in_file(name),
+            }
         };
-        let misplaced = |name: &str, col: &DenseColumn| col.data.is_mapped() != wanted(name);
+        let misplaced = |name: &str, col: &DenseColumn| Place::of(&col.data) != wanted(name);
         if !seg.data.dense.iter().any(|(n, c)| misplaced(n, c)) {
             continue;
         }
@@ -334,32 +367,53 @@ pub(super) fn place_columns(dir: &CollectionDir, st: &mut State, config: &Collec
         };
         let mut maps = Vec::new();
         let mut failed = false;
-        if data
-            .dense
-            .iter()
-            .any(|(n, c)| wanted(n) && !c.data.is_mapped())
-        {
+        if let Some(dir) = dir.filter(|_| {
+            data.dense
+                .iter()
+                .any(|(n, c)| wanted(n).mapped && !c.data.is_mapped())
+        }) {
             maps = dir.map_dense_columns(id).unwrap_or_default();
         }
         for (name, col) in data.dense.iter_mut() {
-            if !wanted(name) {
-                col.data.to_mut(); // copied back into memory if it was mapped
+            let want = wanted(name);
+            if Place::of(&col.data) == want {
                 continue;
             }
-            if col.data.is_mapped() {
-                continue;
+            if want.mapped {
+                let found = maps
+                    .iter()
+                    .find(|(n, m)| n == name && m.len() == col.data.len() && Place::of(m) == want);
+                match found {
+                    Some((_, m)) => {
+                        col.data = m.clone();
+                        continue;
+                    }
+                    None => failed = true,
+                }
             }
-            let found = maps
-                .iter()
-                .find(|(n, m)| n == name && m.as_slice().len() == col.data.len());
-            match found {
-                Some((_, m)) => col.data = Floats::Mapped(m.clone()),
-                None => failed = true,
-            }
+            hold_in_memory(col, want.half);
         }
         seg.unmappable |= failed;
     }
-    place_graphs(dir, st, config);
+    if let Some(dir) = dir {
+        place_graphs(dir, st, config);
+    }
+}
+
+/// Holds `col`'s values in memory, in half precision or f32.
+pub(super) fn hold_in_memory(col: &mut DenseColumn, half: bool) {
+    if !half {
+        col.data.to_mut();
+        return;
+    }
+    let bits = match (col.data.half(), col.data.f32s()) {
+        (Some(h), _) if !h.is_shared() => return,
+        (Some(h), _) => h.bits().to_vec(),
+        // the values were rounded to half precision when written: the conversion is exact
+        (None, Some(values)) => values.iter().map(|&x| f32_to_f16(x)).collect(),
+        (None, None) => Vec::new(),
+    };
+    col.data = Floats::Half(HalfRows::from_bits(bits, col.dim));
 }
 
 /// Puts every sealed segment's graphs where the configuration wants them: the graph of a
@@ -422,7 +476,7 @@ fn append(into: &mut SegmentData, from: SegmentData) {
     into.payloads.extend(from.payloads);
     for (name, col) in from.dense {
         if let Some(dst) = into.dense.get_mut(&name) {
-            dst.data.to_mut().extend_from_slice(&col.data);
+            dst.data.to_mut().extend_from_slice(&col.data.widened());
             dst.present.extend(col.present);
         }
     }

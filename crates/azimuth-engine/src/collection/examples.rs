@@ -4,12 +4,13 @@
 //! the "raw" similarity of the vector's metric: the dot product for Dot and Cosine (vectors
 //! normalised), minus the squared distance for Euclid, minus the L1 distance for Manhattan.
 
-use azimuth_index::distance::{self, Metric};
+use azimuth_index::distance::Metric;
 use azimuth_index::hnsw::QueryDistance;
 
 use crate::config::CollectionConfig;
 use crate::error::{Error, Result};
 use crate::point::{prepare_dense, ScoredPoint};
+use crate::segment::DenseColumn;
 
 /// One positive/negative pair of a discovery or context query.
 #[derive(Clone, Debug, PartialEq)]
@@ -250,25 +251,16 @@ impl ExampleQuery {
 pub(crate) struct ExampleWalk<'a> {
     pub query: &'a ExampleQuery,
     pub metric: Metric,
-    pub data: &'a [f32],
-    pub dim: usize,
-}
-
-impl ExampleWalk<'_> {
-    fn row(&self, id: u32) -> &[f32] {
-        let start = id as usize * self.dim;
-        self.data.get(start..start + self.dim).unwrap_or(&[])
-    }
+    pub col: &'a DenseColumn,
 }
 
 impl QueryDistance for ExampleWalk<'_> {
     #[inline]
     fn distance(&self, id: u32) -> f32 {
-        let row = self.row(id);
-        if row.is_empty() {
+        let Some(row) = self.col.try_row(id) else {
             return f32::INFINITY;
-        }
-        let d = -self.query.score(self.metric, row);
+        };
+        let d = -self.query.score(self.metric, &row);
         if d.is_nan() {
             f32::INFINITY
         } else {
@@ -278,7 +270,7 @@ impl QueryDistance for ExampleWalk<'_> {
 
     #[inline]
     fn prefetch(&self, id: u32) {
-        distance::prefetch(self.row(id));
+        self.col.prefetch(id);
     }
 }
 

@@ -212,9 +212,10 @@ impl Collection {
                     .count()
             };
             info.indexed_vectors += done * seg.live;
-            for g in seg.graphs.values() {
+            for (name, g) in &seg.graphs {
+                let col = seg.data.dense.get(name);
                 info.index_bytes +=
-                    g.hnsw.memory_bytes() + g.codes.as_ref().map_or(0, |c| c.memory_bytes());
+                    g.hnsw.memory_bytes() + g.codes.as_ref().map_or(0, |c| c.own_bytes(col));
                 info.index_bytes_mapped += g.hnsw.shared_bytes();
             }
             let (n, rows, bytes) = seg.filter_graph_stats();
@@ -348,9 +349,7 @@ impl Collection {
         }
         // this build held the segment's data; its columns may move to their maps now
         drop(data);
-        if let Some(dir) = &self.dir {
-            super::checkpoint::place_columns(dir, &mut st, &now);
-        }
+        super::checkpoint::place_columns(self.dir.as_ref(), &mut st, &now);
         drop(files);
         Ok(true)
     }

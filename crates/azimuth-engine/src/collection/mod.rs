@@ -175,6 +175,13 @@ impl Collection {
             let mut data = dir.read_segment(ms.id, any_on_disk.then_some(&on_disk as _))?;
             data.fit_columns(ms.id, &config);
             checkpoint::check_segment(&dir, ms, &data, &config)?;
+            for (name, col) in data.dense.iter_mut() {
+                let half = config.vectors.get(name).is_some_and(|p| p.half_rows());
+                if half && col.data.half().is_none() {
+                    // written in f32 before format 3: half precision from now on
+                    checkpoint::hold_in_memory(col, true);
+                }
+            }
             let mut seg = Segment::new(ms.id, data, &BTreeMap::new());
             for &r in &ms.deleted {
                 seg.delete(r);
@@ -286,10 +293,8 @@ impl Collection {
             }
         }
         *self.config.write() = Arc::new(new);
-        if let Some(dir) = &self.dir {
-            // `on_disk` flags take effect at once: columns are mapped or copied back
-            checkpoint::place_columns(dir, &mut st, &self.config());
-        }
+        // `on_disk` flags take effect at once: columns are mapped or copied back
+        checkpoint::place_columns(self.dir.as_ref(), &mut st, &self.config());
         drop(st);
         Ok(())
     }
@@ -378,7 +383,7 @@ impl Collection {
                 .values()
                 .flat_map(|s| s.data.dense.values())
                 .fold(DenseBytes::default(), |mut b, c| {
-                    let n = c.data.len() * 4;
+                    let n = c.data.value_bytes();
                     if c.data.is_mapped() {
                         b.mapped += n;
                     } else {

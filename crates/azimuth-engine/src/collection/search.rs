@@ -4,7 +4,6 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 
 use azimuth_index::distance::Metric;
-use azimuth_index::flat;
 
 use super::examples::{mmr_order, ExampleQuery, ExampleWalk, Mmr};
 use super::read::{select_payload, select_vectors};
@@ -352,7 +351,7 @@ fn dense_hits(seg: &Segment, q: &[f32], how: &Walk<'_>) -> Vec<Hit> {
     let found = match (graph, how.filter) {
         (Some(g), filter) => graph_hits(seg, col, g, q, how, filter),
         (None, Some(_)) => exact_rows(seg, col, q, metric, how),
-        (None, None) => flat::search(q, &col.data, col.dim, metric, how.k, |r| {
+        (None, None) => col.scan(q, metric, how.k, |r| {
             seg.is_live(r) && col.present[r as usize]
         }),
     };
@@ -418,7 +417,7 @@ fn pinned_hits(seg: &Segment, rows: Option<&Vec<u32>>, q: &[f32], how: &Walk<'_>
         })
         .collect();
     let metric = ann::metric_for(how.distance);
-    flat::search_rows(q, &col.data, col.dim, metric, how.k, &rows)
+    col.scan_rows(q, metric, how.k, &rows)
         .into_iter()
         .map(|(r, s)| {
             let s = if how.distance == Distance::Euclid {
@@ -454,8 +453,7 @@ fn example_hits(seg: &Segment, ex: &ExampleQuery, how: &Walk<'_>) -> Vec<Hit> {
                     let walk = ExampleWalk {
                         query: ex,
                         metric,
-                        data: &col.data,
-                        dim: col.dim,
+                        col,
                     };
                     let accept = |r: u32| {
                         seg.is_live(r)
@@ -463,9 +461,11 @@ fn example_hits(seg: &Segment, ex: &ExampleQuery, how: &Walk<'_>) -> Vec<Hit> {
                             && set.as_ref().is_none_or(|s| s.contains(r))
                     };
                     let seeds = ex.seeds();
+                    // (seeds descend over f32 rows; half-precision ones start at the entry)
+                    let rows = col.data.f32s().unwrap_or_default();
                     return g
                         .hnsw
-                        .search_seeded(&walk, &col.data, &seeds, how.k, ef, Some(&accept))
+                        .search_seeded(&walk, rows, &seeds, how.k, ef, Some(&accept))
                         .into_iter()
                         .map(|(r, d)| (-d, seg.id, r))
                         .collect();
@@ -477,7 +477,7 @@ fn example_hits(seg: &Segment, ex: &ExampleQuery, how: &Walk<'_>) -> Vec<Hit> {
     let mut scored: Vec<(u32, f32)> = rows
         .into_iter()
         .filter(|&r| seg.is_live(r) && col.present[r as usize])
-        .map(|r| (r, ex.score(metric, col.row(r))))
+        .map(|r| (r, ex.score(metric, &col.row(r))))
         .filter(|s| !s.1.is_nan())
         .collect();
     let by_score =
@@ -502,7 +502,7 @@ fn exact_rows(
         .into_iter()
         .filter(|&r| col.present[r as usize])
         .collect();
-    flat::search_rows(q, &col.data, col.dim, metric, how.k, &rows)
+    col.scan_rows(q, metric, how.k, &rows)
 }
 
 /// Graph search of an indexed segment. A selective filter (fewer matches than the

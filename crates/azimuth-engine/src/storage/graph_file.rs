@@ -22,7 +22,7 @@ use azimuth_index::{Hnsw, SharedBytes};
 
 use super::codec::{Decoder, Encoder};
 use super::files::{frame, unframe, FRAME_HEADER};
-use super::mapped::{FileMap, GraphMap};
+use super::mapped::{FileImage, FileMap};
 use crate::ann::{Codes, ValueGraph, VectorGraph};
 use crate::error::{Error, Result};
 
@@ -76,7 +76,7 @@ pub(crate) fn decode_mapped(
     with_codes: bool,
 ) -> Result<(String, VectorGraph)> {
     let ((name, calibration, codes), image) = decode_parts(path, map, with_codes)?;
-    let shared: SharedBytes = Arc::new(GraphMap(map.clone()));
+    let shared: SharedBytes = Arc::new(FileImage(map.clone()));
     let hnsw =
         Hnsw::from_shared(shared, image).map_err(|e| Error::corruption(path, e.to_string()))?;
     Ok((name, VectorGraph::loaded(hnsw, calibration, codes)))

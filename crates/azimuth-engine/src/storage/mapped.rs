@@ -41,14 +41,15 @@ pub(crate) fn settle(map: &FileMap) {
     let _ = map;
 }
 
-/// A mapped graph file, whose image a graph reads its level-0 lists from in place
-/// (`hnsw_config.on_disk`). Graph files, like segment files, are written once (atomically
-/// replaced, never modified in place).
-pub(crate) struct GraphMap(pub FileMap);
+/// A mapped file whose bytes the index crate reads in place: a graph file's level-0 lists
+/// (`hnsw_config.on_disk`), a segment file's half-precision column (`on_disk` `Float16`
+/// vectors). Graph files, like segment files, are written once (atomically replaced, never
+/// modified in place).
+pub(crate) struct FileImage(pub FileMap);
 
 // SAFETY: the mapping stays at its address until the last `Arc` of it goes, and the file
 // is never modified (see the module comment), so the bytes do not change.
-unsafe impl azimuth_index::ImageBytes for GraphMap {
+unsafe impl azimuth_index::ImageBytes for FileImage {
     fn bytes(&self) -> &[u8] {
         &self.0
     }

@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use crate::ann::{ValueGraph, VectorGraph};
 use crate::config::CollectionConfig;
 use crate::error::{Error, Result};
-use crate::segment::SegmentData;
+use crate::segment::{Floats, SegmentData};
 pub(crate) use files::DirLock;
 
 /// What a value-graph file holds: the vector name it was written for and, per payload key,
@@ -271,10 +271,17 @@ impl CollectionDir {
             .map_err(|e| Error::corruption(&path, format!("bad manifest: {e}")))
     }
 
-    pub fn write_segment(&self, id: u64, data: &SegmentData) -> Result<()> {
+    /// Writes segment `id`; the columns of `Float16` vectors of `config` in half precision.
+    pub fn write_segment(
+        &self,
+        id: u64,
+        data: &SegmentData,
+        config: &CollectionConfig,
+    ) -> Result<()> {
         let path = self.segment_path(id);
         files::remove_file_if_exists(&path)?; // an orphan of an interrupted checkpoint
-        segment_file::write(&path, data)
+        let half = |name: &str| config.vectors.get(name).is_some_and(|p| p.half_rows());
+        segment_file::write(&path, data, &half)
     }
 
     /// Reads segment `id`, checking it whole. With `on_disk`, dense columns whose name
@@ -304,9 +311,10 @@ impl CollectionDir {
         segment_file::decode(&path, segment_file::Source::Bytes(&data))
     }
 
-    /// The dense columns of segment `id`'s file as maps of the file, by vector name; none for
-    /// a version 1 file. The file was checked when it was opened, or written by this process.
-    pub fn map_dense_columns(&self, id: u64) -> Result<Vec<(String, mapped::MappedFloats)>> {
+    /// The dense columns of segment `id`'s file read in place through a map of the file (f32
+    /// or half precision), by vector name; none for a version 1 file. The file was checked
+    /// when it was opened, or written by this process.
+    pub fn map_dense_columns(&self, id: u64) -> Result<Vec<(String, Floats)>> {
         let path = self.segment_path(id);
         let map = mapped::map(&path).map_err(|e| Error::io(&path, e))?;
         let columns = segment_file::locate_dense(&path, &map)?;

@@ -1582,7 +1582,7 @@ fn vacuum_and_merge_of_indexed_segments_index_the_new_segment() {
 /// f32) with exactly the scores of an exact search, while its f32 rows are read through maps
 /// of the segment file; the datatype persists and cannot be changed.
 #[test]
-fn float16_spaces_keep_half_precision_rows_in_memory() {
+fn float16_spaces_hold_half_precision_rows_in_memory_and_files() {
     fn rounded(v: &[f32]) -> Vec<f32> {
         use azimuth_index::distance::half::{f16_to_f32, f32_to_f16};
         v.iter().map(|&x| f16_to_f32(f32_to_f16(x))).collect()
@@ -1597,15 +1597,18 @@ fn float16_spaces_keep_half_precision_rows_in_memory() {
     load(&c, &data, |i| payload(json!({"tag": i % 50})));
     c.create_payload_index("tag", FieldSchema::Integer, true)
         .unwrap();
-    let twin = db
+    // the float32 twin in a database of its own, to compare the files
+    let dir32 = tempfile::tempdir().unwrap();
+    let db32 = Database::open_with(dir32.path(), no_background()).unwrap();
+    let twin = db32
         .create_collection("full", config(32, Distance::Euclid, 1000))
         .unwrap();
-    load(&twin, &data, |_| Payload::new());
+    load(&twin, &data, |i| payload(json!({"tag": i % 50})));
 
     // values come back rounded; a value beyond half precision's range is refused
-    let stored = |id: u64| crate::common::vectors_of(&c, id)[""].clone();
+    let stored = |c: &Collection, id: u64| crate::common::vectors_of(c, id)[""].clone();
     assert_ne!(rounded(&data[7]), data[7]);
-    assert_eq!(stored(7), Vector::Dense(rounded(&data[7])));
+    assert_eq!(stored(&c, 7), Vector::Dense(rounded(&data[7])));
     let mut huge = data[0].clone();
     huge[3] = 70_000.0;
     let err = c
@@ -1618,7 +1621,7 @@ fn float16_spaces_keep_half_precision_rows_in_memory() {
     named.insert(String::new(), Vector::Dense(data[8].clone()));
     c.update_vectors(vec![(PointId::Num(8), named)], None, true)
         .unwrap();
-    assert_eq!(stored(8), Vector::Dense(rounded(&data[8])));
+    assert_eq!(stored(&c, 8), Vector::Dense(rounded(&data[8])));
 
     for col in [&c, &twin] {
         col.flush().unwrap();
@@ -1627,15 +1630,25 @@ fn float16_spaces_keep_half_precision_rows_in_memory() {
     }
     let (half, full) = (c.info(), twin.info());
     let rows_bytes = 4000 * 32 * 4;
-    assert_eq!(
-        half.dense_bytes.mapped, rows_bytes,
-        "f32 rows read through maps"
-    );
     assert_eq!(full.dense_bytes.in_memory, rows_bytes);
     assert_eq!(
-        half.indexing.index_bytes,
-        full.indexing.index_bytes + rows_bytes / 2,
-        "half-precision rows beside the graph"
+        (half.dense_bytes.in_memory, half.dense_bytes.mapped),
+        (rows_bytes / 2, 0),
+        "rows held in half precision"
+    );
+    assert_eq!(
+        half.indexing.index_bytes, full.indexing.index_bytes,
+        "the walk reads the column's own half-precision rows (no copy beside the graph)"
+    );
+    // the segment files hold half precision too
+    let (f16_bytes, f32_bytes) = (
+        segment_file_bytes(dir.path()),
+        segment_file_bytes(dir32.path()),
+    );
+    assert!(
+        f32_bytes - f16_bytes >= rows_bytes as u64 / 2
+            && f32_bytes - f16_bytes < rows_bytes as u64 / 2 + 4096,
+        "segment files: {f16_bytes} bytes for float16, {f32_bytes} for float32"
     );
 
     // walks on half-precision rows: recall, and the scores of an exact search
@@ -1684,17 +1697,77 @@ fn float16_spaces_keep_half_precision_rows_in_memory() {
     changed.vectors.get_mut("").unwrap().datatype = Datatype::Float32;
     let err = c.update_config(changed).unwrap_err();
     assert!(err.to_string().contains("datatypes"), "{err}");
-    drop((c, twin, db));
+    drop((c, twin, db, db32));
 
     let db = Database::open_with(dir.path(), no_background()).unwrap();
     let c = db.collection("half").unwrap();
     assert_eq!(c.config().vectors[""].datatype, Datatype::Float16);
     let info = c.info();
     assert_eq!(info.indexing.indexed_vectors, 4000, "loaded, not rebuilt");
-    assert_eq!(info.dense_bytes.mapped, rows_bytes);
+    assert_eq!(info.dense_bytes.in_memory, rows_bytes / 2);
+    // (a graph read back holds its lists in vectors of other capacities than a build's)
+    assert!(
+        info.indexing.index_bytes < half.indexing.index_bytes + rows_bytes / 4,
+        "no half-precision copy beside the graph: {} vs {}",
+        info.indexing.index_bytes,
+        half.indexing.index_bytes
+    );
+    assert_eq!(stored(&c, 7), Vector::Dense(rounded(&data[7])));
     assert_eq!(
         before,
         scored(&c, &queries, |_| {}),
         "identical after reopen"
     );
+
+    // on_disk: the half-precision rows are read in place from the segment files
+    let mut on_disk = (*c.config()).clone();
+    on_disk.vectors.get_mut("").unwrap().on_disk = true;
+    c.update_config(on_disk).unwrap();
+    assert_eq!(
+        (c.info().dense_bytes.in_memory, c.info().dense_bytes.mapped),
+        (0, rows_bytes / 2)
+    );
+    assert_eq!(
+        before,
+        scored(&c, &queries, |_| {}),
+        "identical when mapped"
+    );
+    drop((c, db));
+    let db = Database::open_with(dir.path(), no_background()).unwrap();
+    let c = db.collection("half").unwrap();
+    assert_eq!(c.info().dense_bytes.mapped, rows_bytes / 2);
+    assert_eq!(stored(&c, 7), Vector::Dense(rounded(&data[7])));
+    assert_eq!(
+        before,
+        scored(&c, &queries, |_| {}),
+        "identical when reopened mapped"
+    );
+
+    // in memory: sealed segments hold the rows once, in half precision
+    let db = Database::in_memory_with(no_background());
+    let mut cfg = config(32, Distance::Euclid, 1000);
+    cfg.vectors.get_mut("").unwrap().datatype = Datatype::Float16;
+    let m = db.create_collection("half", cfg).unwrap();
+    load(&m, &data, |_| Payload::new());
+    m.build_indexes().unwrap();
+    let info = m.info();
+    assert_eq!(info.indexing.indexed_vectors, 4000);
+    assert_eq!(info.dense_bytes.in_memory, rows_bytes / 2);
+    assert_eq!(info.indexing.index_bytes, half.indexing.index_bytes);
+    assert!(recall(&m, &queries, 10, |_| {}) >= 0.95);
+}
+
+/// Bytes of the segment files under a data directory.
+fn segment_file_bytes(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let path = entry.path();
+        if path.is_dir() {
+            total += segment_file_bytes(&path);
+        } else if path.extension().is_some_and(|e| e == "azs") {
+            total += entry.metadata().unwrap().len();
+        }
+    }
+    total
 }
