@@ -90,6 +90,25 @@ impl Codes {
         self.0.memory_bytes()
     }
 
+    /// Whether these are half-precision rows holding the values of `col`, itself in half
+    /// precision, in a copy of their own.
+    pub fn copies_half(&self, col: &DenseColumn) -> bool {
+        match (&self.0, col.data.half()) {
+            (quant::Codes::F16(rows), Some(h)) => !rows.half().same_values(h),
+            _ => false,
+        }
+    }
+
+    /// Makes half-precision codes read `col`'s own half-precision rows (the same values,
+    /// see [`Codes::copies_half`]) and drop their copy.
+    pub fn share_half(&mut self, col: &DenseColumn) {
+        if let (quant::Codes::F16(rows), Some(h)) = (&mut self.0, col.data.half()) {
+            if h.rows() == rows.rows() && h.dim() == rows.half().dim() {
+                *rows = F16Rows::of(h.clone(), rows.metric());
+            }
+        }
+    }
+
     /// Heap bytes of the codes not shared with `col` (half-precision rows that are the
     /// column's own values count there, not here).
     pub fn own_bytes(&self, col: Option<&DenseColumn>) -> usize {
@@ -724,6 +743,59 @@ mod tests {
         let top = g.calibration.last().unwrap().1;
         assert!(top >= 0.99, "recall at ef 512: {top}");
         assert!(ef_for_recall(&g.calibration, 0.9).is_some_and(|(ef, r)| ef <= 512 && r >= 0.9));
+    }
+
+    /// A `Float16` graph built from an f32 column (one a build held before it could move)
+    /// walks its own copy of the half-precision rows until the column is in half precision
+    /// too; then the codes read the column's rows, with the same answers.
+    #[test]
+    fn half_precision_codes_come_to_share_the_column_rows() {
+        use azimuth_index::distance::half::{f16_to_f32, f32_to_f16};
+        let dim = 16;
+        let rows = 2000u32;
+        let data: Vec<f32> = (0..rows as usize * dim)
+            .map(|i| f16_to_f32(f32_to_f16(((i * 7919 % 1009) as f32 / 1009.0) - 0.5)))
+            .collect();
+        let mut col = DenseColumn {
+            dim,
+            data: crate::segment::Floats::Owned(data),
+            present: vec![true; rows as usize],
+        };
+        let params = HnswParams::default();
+        let control = BuildControl::new();
+        let quant = (None, Datatype::Float16);
+        let built = build(&col, Distance::Euclid, &params, quant, 1, &control, |_| {
+            true
+        });
+        let mut g = built.expect("not cancelled");
+        let qp = QuantizationParams::default();
+        let query: Vec<f32> = col.row(17).iter().map(|x| x + 0.01).collect();
+        let before = g.search(&col, &query, 10, 64, &qp, None);
+        let copy_bytes = rows as usize * dim * 2;
+        let codes = g.codes.as_ref().unwrap();
+        assert!(
+            !codes.copies_half(&col),
+            "an f32 column has no half rows to share"
+        );
+        assert_eq!(codes.own_bytes(Some(&col)), copy_bytes);
+
+        crate::collection::hold_half_in_memory(&mut col);
+        let codes = g.codes.as_mut().unwrap();
+        assert!(codes.copies_half(&col));
+        assert_eq!(codes.own_bytes(Some(&col)), copy_bytes);
+        codes.share_half(&col);
+        assert!(!codes.copies_half(&col));
+        assert_eq!(codes.own_bytes(Some(&col)), 0);
+        assert_eq!(g.search(&col, &query, 10, 64, &qp, None), before);
+        // a column of another shape is never shared
+        let mut other = col.clone();
+        other.present.truncate(10);
+        other.data = crate::segment::Floats::Owned(vec![0.0; 10 * dim]);
+        crate::collection::hold_half_in_memory(&mut other);
+        let codes = g.codes.as_mut().unwrap();
+        assert!(codes.copies_half(&other));
+        codes.share_half(&other);
+        assert_eq!(codes.own_bytes(Some(&col)), 0, "still the column's rows");
     }
 
     #[test]

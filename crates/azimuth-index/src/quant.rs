@@ -544,6 +544,10 @@ impl F16Rows {
         &self.rows
     }
 
+    pub fn metric(&self) -> Metric {
+        self.metric
+    }
+
     /// Heap bytes of the rows (none when they are read in place).
     pub fn memory_bytes(&self) -> usize {
         self.rows.memory_bytes()

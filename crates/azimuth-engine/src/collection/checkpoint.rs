@@ -349,6 +349,7 @@ pub(super) fn place_columns(
         if id == mutable_id || unwritten.contains(&id) {
             continue;
         }
+        share_half_rows(seg);
         let in_file = |name: &str| config.vector_since.get(name).is_none_or(|&s| id >= s);
         let unmappable = seg.unmappable || dir.is_none();
         let wanted = |name: &str| {
@@ -394,9 +395,29 @@ pub(super) fn place_columns(
             hold_in_memory(col, want.half);
         }
         seg.unmappable |= failed;
+        share_half_rows(seg);
     }
     if let Some(dir) = dir {
         place_graphs(dir, st, config);
+    }
+}
+
+/// Points the half-precision codes of `seg`'s graphs at the rows of their columns where
+/// those are half precision too but the codes are a copy (made from an f32 column a build
+/// held, so it could not move first). A graph a search holds is left for a later call.
+fn share_half_rows(seg: &mut Segment) {
+    for (name, graph) in seg.graphs.iter_mut() {
+        let Some(col) = seg.data.dense.get(name) else {
+            continue;
+        };
+        if graph.codes.as_ref().is_none_or(|c| !c.copies_half(col)) {
+            continue;
+        }
+        if let Some(graph) = Arc::get_mut(graph) {
+            if let Some(codes) = graph.codes.as_mut() {
+                codes.share_half(col);
+            }
+        }
     }
 }
 

@@ -27,6 +27,12 @@ use state::State;
 
 pub use crate::ann::QuantizationParams;
 pub use examples::{ContextPair, ExampleQuery, Mmr};
+
+/// Puts a column's values in half precision, in memory (for the index module's tests).
+#[cfg(test)]
+pub(crate) fn hold_half_in_memory(col: &mut crate::segment::DenseColumn) {
+    checkpoint::hold_in_memory(col, true);
+}
 pub use indexing::{IndexerOptions, IndexingInfo};
 pub use read::{FacetHit, OrderBy, ScrollRequest, ScrollResult};
 pub use search::{QueryVector, SearchParams, SearchRequest};
