@@ -151,9 +151,10 @@ impl Codes {
 /// How a walk uses quantized codes (Qdrant's `params.quantization`).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct QuantizationParams {
-    /// Walk the f32 rows even when codes exist.
+    /// Walk the exact rows (f32, or a `Float16` space's half-precision ones) even when
+    /// codes exist.
     pub ignore: bool,
-    /// Rescore the walk's candidates from the f32 rows (default true).
+    /// Rescore the walk's candidates from the exact rows (default true).
     pub rescore: Option<bool>,
     /// Candidates rescored per requested result (default 3 for int8, 10 for binary).
     pub oversampling: Option<f32>,
@@ -184,8 +185,9 @@ impl VectorGraph {
     }
 
     /// The best `k` rows for `query` (`(row, score)` in the metric's natural units, best
-    /// first) by a walk of width `ef` over the f32 rows or, when the segment has codes and
-    /// `qp` does not ignore them, over the codes followed by exact rescoring.
+    /// first) by a walk of width `ef` over the exact rows or, when the segment has codes and
+    /// `qp` does not ignore them, over the codes followed by exact rescoring (none for
+    /// half-precision codes of a `Float16` space: they are its exact rows).
     pub fn search(
         &self,
         col: &DenseColumn,
@@ -214,9 +216,9 @@ impl VectorGraph {
             .search_rescored(&self.hnsw, col.data.rows_ref(), query, k, params, filter)
     }
 
-    /// The best `k` of `rows` (ascending) for `query`, scored exactly: from the segment's
-    /// half-precision rows when it has them (a `Float16` space, whose f32 rows are read
-    /// through maps — a selective filter's scan then never touches them), else from `col`.
+    /// The best `k` of `rows` (ascending) for `query`, scored exactly: from the graph's
+    /// half-precision rows when it has them (a `Float16` space; the column's own rows, or
+    /// a copy of a column written before segment format 3), else from `col`.
     pub fn scan_rows(
         &self,
         col: &DenseColumn,

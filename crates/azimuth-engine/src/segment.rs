@@ -153,18 +153,6 @@ impl DenseColumn {
         }
     }
 
-    /// Row `row`'s values, or `None` past the end.
-    pub fn try_row(&self, row: u32) -> Option<Cow<'_, [f32]>> {
-        match &self.data {
-            Floats::Half(h) => h.row_f32(row).map(Cow::Owned),
-            other => {
-                let s = (row as usize).checked_mul(self.dim)?;
-                let data = other.f32s().unwrap_or_default();
-                data.get(s..s.checked_add(self.dim)?).map(Cow::Borrowed)
-            }
-        }
-    }
-
     /// `metric` score of row `row` for `query` (NaN past the end).
     pub fn score(&self, metric: Metric, query: &[f32], row: u32) -> f32 {
         self.data
@@ -320,9 +308,9 @@ pub(crate) struct Segment {
     pub value_graphs: BTreeMap<String, Arc<ValueGraph>>,
     /// (vector, key) pairs whose value graphs were built (or judged not worth it).
     pub value_keys_done: std::collections::BTreeSet<(String, JsonPath)>,
-    /// This sealed segment's file could not serve an `on_disk` column through a map (see
-    /// `checkpoint::place_columns`): its columns stay in memory.
-    pub unmappable: bool,
+    /// Dense columns this sealed segment's file could not serve through a map (see
+    /// `checkpoint::place_columns`): they stay in memory.
+    pub unmappable: std::collections::BTreeSet<String>,
     /// The graph file of a vector whose graph should be read through a map could not serve
     /// it (see `checkpoint::place_graphs`): its graphs stay in memory.
     pub graphs_unmappable: bool,
@@ -467,7 +455,7 @@ impl Segment {
             graphs: BTreeMap::new(),
             value_graphs: BTreeMap::new(),
             value_keys_done: Default::default(),
-            unmappable: false,
+            unmappable: Default::default(),
             graphs_unmappable: false,
             filter_cache: Mutex::new(Vec::new()),
             seal_at_bytes: 0,

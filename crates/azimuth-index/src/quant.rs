@@ -1,4 +1,5 @@
-//! Quantized codes that an HNSW walk can use instead of the f32 rows, and exact rescoring.
+//! Quantized codes that an HNSW walk can use instead of the exact rows, and exact
+//! rescoring (from f32 rows or half-precision ones, [`RowsRef`]).
 //!
 //! - [`Int8Codes`]: one signed byte per component, `x ≈ scale · c` with one scale for the
 //!   whole matrix, set from a quantile of |x| (outliers are clipped). The query is quantized
@@ -37,7 +38,8 @@ pub use self::persist::CodesError;
 pub struct QuantSearch {
     /// Beam width of the walk over codes.
     pub ef: usize,
-    /// Candidates rescored from the f32 rows: `k · oversampling` (at least `k`, at most `ef`).
+    /// Candidates rescored from the exact rows: `k · oversampling` (at least `k`, at most
+    /// `ef`).
     pub oversampling: f32,
 }
 
@@ -509,7 +511,8 @@ impl QueryDistance for BinaryQuery<'_> {
 /// The rows in IEEE half precision: half the bytes of f32 and close to exact (11 significant
 /// bits, relative error ≤ 2⁻¹¹ per component), widened on the fly by the f16 kernels
 /// (`distance::half`). A walk over them reads half the memory of a float walk; rescoring a
-/// few candidates from the f32 rows then gives exact scores. Cloning shares the rows.
+/// few candidates from the f32 rows then gives exact scores — or none is needed, when these
+/// rows are the stored values (a space kept in half precision). Cloning shares the rows.
 #[derive(Clone, Debug)]
 pub struct F16Rows {
     metric: Metric,
@@ -751,7 +754,7 @@ fn subset_search<Q: QueryDistance>(
 }
 
 /// Walks `hnsw` with quantized distances `q`, then rescores the best `k · oversampling`
-/// candidates exactly from the f32 rows. Results: `(row, score)` in the metric's natural
+/// candidates exactly from `data`'s rows. Results: `(row, score)` in the metric's natural
 /// units, best first.
 pub fn search_rescored<'d, Q: QueryDistance>(
     hnsw: &Hnsw,

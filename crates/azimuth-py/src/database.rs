@@ -118,9 +118,9 @@ impl Database {
     /// the HNSW index; `quantization` ("int8" or "binary") makes searches walk compact codes
     /// and rescore from the vectors; `on_disk=True` reads sealed vectors and graph links
     /// from their files through memory maps; `dtype="float16"` keeps vectors in half
-    /// precision (rounded when written; without quantization, indexed segments walk
-    /// half-precision rows in memory; sealed segments map the f32 rows — an in-memory
-    /// database has no files and keeps both). Raises `AlreadyExists` if the name is taken.
+    /// precision (rounded when written; sealed segments hold them at half the bytes, in
+    /// memory and in their files, and searches read them directly). Raises `AlreadyExists`
+    /// if the name is taken.
     #[pyo3(signature = (name, dim, metric = "cosine", *, m = None, ef_construct = None, full_scan_threshold = None, quantization = None, on_disk = false, dtype = "float32"))]
     #[allow(clippy::too_many_arguments)]
     fn create_collection(

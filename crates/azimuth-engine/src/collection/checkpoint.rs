@@ -335,9 +335,9 @@ impl Place {
 /// `dir`), the others in memory. A segment whose data something else holds (a search or
 /// graph build in flight) is left for a later call — every checkpoint runs this, the
 /// periodic one too, even when nothing was written, and so do seals in memory and graph
-/// builds. A segment whose file cannot serve a wanted column (a version 1 file, a
-/// big-endian machine, a failed map, an f32 column of a `Float16` vector written before
-/// format 3) is marked and keeps the column in memory. A column a segment predates
+/// builds. A column a segment's file cannot serve (a version 1 file, a big-endian machine,
+/// a failed map, an f32 column of a `Float16` vector written before format 3) is marked
+/// and stays in memory; the segment's other columns are placed as usual. A column a segment predates
 /// (`vector_since`) is not the file's and is never mapped.
 pub(super) fn place_columns(
     dir: Option<&CollectionDir>,
@@ -351,12 +351,13 @@ pub(super) fn place_columns(
         }
         share_half_rows(seg);
         let in_file = |name: &str| config.vector_since.get(name).is_none_or(|&s| id >= s);
-        let unmappable = seg.unmappable || dir.is_none();
+        let unmappable = &seg.unmappable;
         let wanted = |name: &str| {
             let p = config.vectors.get(name);
+            let mappable = dir.is_some() && in_file(name) && !unmappable.contains(name);
             Place {
                 half: p.is_some_and(|p| p.half_rows()),
-                mapped: !unmappable && p.is_some_and(|p| p.rows_mapped()) && in_file(name),
+                mapped: mappable && p.is_some_and(|p| p.rows_mapped()),
             }
         };
         let misplaced = |name: &str, col: &DenseColumn| Place::of(&col.data) != wanted(name);
@@ -367,7 +368,7 @@ pub(super) fn place_columns(
             continue;
         };
         let mut maps = Vec::new();
-        let mut failed = false;
+        let mut failed = Vec::new();
         if let Some(dir) = dir.filter(|_| {
             data.dense
                 .iter()
@@ -381,20 +382,22 @@ pub(super) fn place_columns(
                 continue;
             }
             if want.mapped {
-                let found = maps
-                    .iter()
-                    .find(|(n, m)| n == name && m.len() == col.data.len() && Place::of(m) == want);
-                match found {
+                let fits = |m: &Floats| {
+                    m.len() == col.data.len()
+                        && Place::of(m) == want
+                        && m.half().is_none_or(|h| h.dim() == col.dim)
+                };
+                match maps.iter().find(|(n, m)| n == name && fits(m)) {
                     Some((_, m)) => {
                         col.data = m.clone();
                         continue;
                     }
-                    None => failed = true,
+                    None => failed.push(name.clone()),
                 }
             }
             hold_in_memory(col, want.half);
         }
-        seg.unmappable |= failed;
+        seg.unmappable.extend(failed);
         share_half_rows(seg);
     }
     if let Some(dir) = dir {

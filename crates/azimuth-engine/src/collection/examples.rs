@@ -4,6 +4,8 @@
 //! the "raw" similarity of the vector's metric: the dot product for Dot and Cosine (vectors
 //! normalised), minus the squared distance for Euclid, minus the L1 distance for Manhattan.
 
+use std::cell::RefCell;
+
 use azimuth_index::distance::Metric;
 use azimuth_index::hnsw::QueryDistance;
 
@@ -247,20 +249,49 @@ impl ExampleQuery {
     }
 }
 
-/// An example query as a graph walk's distance (its negated score) over f32 rows.
+/// An example query as a graph walk's distance (its negated score) over a column's rows
+/// (half-precision ones are widened into a buffer, one row at a time).
 pub(crate) struct ExampleWalk<'a> {
-    pub query: &'a ExampleQuery,
-    pub metric: Metric,
-    pub col: &'a DenseColumn,
+    query: &'a ExampleQuery,
+    metric: Metric,
+    col: &'a DenseColumn,
+    widened: RefCell<Vec<f32>>,
+}
+
+impl<'a> ExampleWalk<'a> {
+    pub fn new(query: &'a ExampleQuery, metric: Metric, col: &'a DenseColumn) -> Self {
+        ExampleWalk {
+            query,
+            metric,
+            col,
+            widened: RefCell::new(Vec::with_capacity(col.dim)),
+        }
+    }
+
+    fn score(&self, id: u32) -> Option<f32> {
+        match (self.col.data.half(), self.col.data.f32s()) {
+            (Some(h), _) => {
+                let mut row = self.widened.borrow_mut();
+                h.widen_row_into(id, &mut row)
+                    .then(|| self.query.score(self.metric, &row))
+            }
+            (None, Some(data)) => {
+                let start = (id as usize).checked_mul(self.col.dim)?;
+                let row = data.get(start..start.checked_add(self.col.dim)?)?;
+                Some(self.query.score(self.metric, row))
+            }
+            (None, None) => None,
+        }
+    }
 }
 
 impl QueryDistance for ExampleWalk<'_> {
     #[inline]
     fn distance(&self, id: u32) -> f32 {
-        let Some(row) = self.col.try_row(id) else {
+        let Some(score) = self.score(id) else {
             return f32::INFINITY;
         };
-        let d = -self.query.score(self.metric, &row);
+        let d = -score;
         if d.is_nan() {
             f32::INFINITY
         } else {

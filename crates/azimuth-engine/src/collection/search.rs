@@ -4,6 +4,7 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 
 use azimuth_index::distance::Metric;
+use azimuth_index::quant::F16Rows;
 
 use super::examples::{mmr_order, ExampleQuery, ExampleWalk, Mmr};
 use super::read::{select_payload, select_vectors};
@@ -450,25 +451,32 @@ fn example_hits(seg: &Segment, ex: &ExampleQuery, how: &Walk<'_>) -> Vec<Hit> {
                 Some(s) if s.count < how.full_scan_rows => s.rows(),
                 set => {
                     let ef = choose_ef(g, how.params, how.default_ef, how.k);
-                    let walk = ExampleWalk {
-                        query: ex,
-                        metric,
-                        col,
-                    };
+                    let walk = ExampleWalk::new(ex, metric, col);
                     let accept = |r: u32| {
                         seg.is_live(r)
                             && col.present[r as usize]
                             && set.as_ref().is_none_or(|s| s.contains(r))
                     };
                     let seeds = ex.seeds();
-                    // (seeds descend over f32 rows; half-precision ones start at the entry)
-                    let rows = col.data.f32s().unwrap_or_default();
-                    return g
-                        .hnsw
-                        .search_seeded(&walk, rows, &seeds, how.k, ef, Some(&accept))
-                        .into_iter()
-                        .map(|(r, d)| (-d, seg.id, r))
-                        .collect();
+                    let found = match col.data.half() {
+                        // seeds descend over the half-precision rows
+                        Some(h) => {
+                            let rows = F16Rows::of(h.clone(), g.hnsw.metric());
+                            let seeds: Vec<_> = seeds
+                                .iter()
+                                .filter(|s| s.len() == col.dim)
+                                .map(|s| rows.query(s))
+                                .collect();
+                            g.hnsw
+                                .search_seeded_by(&walk, &seeds, how.k, ef, Some(&accept))
+                        }
+                        None => {
+                            let rows = col.data.f32s().unwrap_or_default();
+                            g.hnsw
+                                .search_seeded(&walk, rows, &seeds, how.k, ef, Some(&accept))
+                        }
+                    };
+                    return found.into_iter().map(|(r, d)| (-d, seg.id, r)).collect();
                 }
             }
         }

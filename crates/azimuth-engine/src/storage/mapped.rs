@@ -59,6 +59,23 @@ unsafe impl azimuth_index::ImageBytes for FileImage {
         // SAFETY: as in `settle`: the mapping is read-only and shared.
         let _ = unsafe { self.0.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
     }
+
+    fn release_range(&self, start: usize, len: usize) {
+        #[cfg(unix)]
+        if start
+            .checked_add(len)
+            .is_some_and(|end| end <= self.0.len())
+        {
+            // SAFETY: as in `settle`: the mapping is read-only and shared; the range is
+            // inside it.
+            let _ = unsafe {
+                self.0
+                    .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, len)
+            };
+        }
+        #[cfg(not(unix))]
+        let _ = (start, len);
+    }
 }
 
 /// `len` f32 values at byte offset `start` of a mapped file.

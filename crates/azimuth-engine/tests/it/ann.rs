@@ -791,17 +791,29 @@ fn repeated_filters_earn_a_graph_of_their_rows() {
 }
 
 /// Recommend (best and summed score), discovery and context queries: exact scans score every
-/// point by Qdrant's formulas; graph walks over an indexed segment find nearly the same top 10.
+/// point by Qdrant's formulas; graph walks over an indexed segment find nearly the same top 10
+/// — over f32 rows and over half-precision ones (a `Float16` vector).
 #[test]
 fn example_queries_score_exactly_and_walk_the_graph() {
+    for datatype in [Datatype::Float32, Datatype::Float16] {
+        example_queries_on(datatype);
+    }
+}
+
+fn example_queries_on(datatype: Datatype) {
     let mut rng = Rng(19);
     let (data, queries) = data_and_queries(&mut rng, 5000, 12, 16);
     let db = Database::in_memory_with(no_background());
-    let c = db
-        .create_collection("c", config(16, Distance::Euclid, 1000))
-        .unwrap();
+    let mut cfg = config(16, Distance::Euclid, 1000);
+    cfg.vectors.get_mut("").unwrap().datatype = datatype;
+    let c = db.create_collection("c", cfg).unwrap();
     load(&c, &data, |i| payload(json!({"even": i % 2 == 0})));
     c.build_indexes().unwrap();
+    // the stored values (rounded to half precision for Float16)
+    let data: Vec<Vec<f32>> = match datatype {
+        Datatype::Float16 => data.iter().map(|v| rounded_half(v)).collect(),
+        _ => data,
+    };
     let sim = |a: &[f32], b: &[f32]| -> f32 {
         -a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f32>()
     };
@@ -899,7 +911,7 @@ fn example_queries_score_exactly_and_walk_the_graph() {
             let same = exact.iter().filter(|h| walked.contains(&h.id)).count();
             assert!(
                 same >= 8,
-                "case {n} (filtered {filtered}): walk found {same}/10"
+                "{datatype:?} case {n} (filtered {filtered}): walk found {same}/10"
             );
         }
     }
@@ -1583,10 +1595,6 @@ fn vacuum_and_merge_of_indexed_segments_index_the_new_segment() {
 /// of the segment file; the datatype persists and cannot be changed.
 #[test]
 fn float16_spaces_hold_half_precision_rows_in_memory_and_files() {
-    fn rounded(v: &[f32]) -> Vec<f32> {
-        use azimuth_index::distance::half::{f16_to_f32, f32_to_f16};
-        v.iter().map(|&x| f16_to_f32(f32_to_f16(x))).collect()
-    }
     let dir = tempfile::tempdir().unwrap();
     let mut rng = Rng(61);
     let (data, queries) = data_and_queries(&mut rng, 4000, 30, 32);
@@ -1607,8 +1615,8 @@ fn float16_spaces_hold_half_precision_rows_in_memory_and_files() {
 
     // values come back rounded; a value beyond half precision's range is refused
     let stored = |c: &Collection, id: u64| crate::common::vectors_of(c, id)[""].clone();
-    assert_ne!(rounded(&data[7]), data[7]);
-    assert_eq!(stored(&c, 7), Vector::Dense(rounded(&data[7])));
+    assert_ne!(rounded_half(&data[7]), data[7]);
+    assert_eq!(stored(&c, 7), Vector::Dense(rounded_half(&data[7])));
     let mut huge = data[0].clone();
     huge[3] = 70_000.0;
     let err = c
@@ -1621,7 +1629,7 @@ fn float16_spaces_hold_half_precision_rows_in_memory_and_files() {
     named.insert(String::new(), Vector::Dense(data[8].clone()));
     c.update_vectors(vec![(PointId::Num(8), named)], None, true)
         .unwrap();
-    assert_eq!(stored(&c, 8), Vector::Dense(rounded(&data[8])));
+    assert_eq!(stored(&c, 8), Vector::Dense(rounded_half(&data[8])));
 
     for col in [&c, &twin] {
         col.flush().unwrap();
@@ -1664,7 +1672,7 @@ fn float16_spaces_hold_half_precision_rows_in_memory_and_files() {
                 panic!("unexpected id {id:?}")
             };
             let i = *i as usize;
-            let direct: f32 = rounded(&data[i])
+            let direct: f32 = rounded_half(&data[i])
                 .iter()
                 .zip(q)
                 .map(|(a, b)| (a - b) * (a - b))
@@ -1712,7 +1720,7 @@ fn float16_spaces_hold_half_precision_rows_in_memory_and_files() {
         info.indexing.index_bytes,
         half.indexing.index_bytes
     );
-    assert_eq!(stored(&c, 7), Vector::Dense(rounded(&data[7])));
+    assert_eq!(stored(&c, 7), Vector::Dense(rounded_half(&data[7])));
     assert_eq!(
         before,
         scored(&c, &queries, |_| {}),
@@ -1736,7 +1744,7 @@ fn float16_spaces_hold_half_precision_rows_in_memory_and_files() {
     let db = Database::open_with(dir.path(), no_background()).unwrap();
     let c = db.collection("half").unwrap();
     assert_eq!(c.info().dense_bytes.mapped, rows_bytes / 2);
-    assert_eq!(stored(&c, 7), Vector::Dense(rounded(&data[7])));
+    assert_eq!(stored(&c, 7), Vector::Dense(rounded_half(&data[7])));
     assert_eq!(
         before,
         scored(&c, &queries, |_| {}),
@@ -1770,4 +1778,10 @@ fn segment_file_bytes(dir: &std::path::Path) -> u64 {
         }
     }
     total
+}
+
+/// `v` rounded to half precision, as a `Float16` vector stores it.
+fn rounded_half(v: &[f32]) -> Vec<f32> {
+    use azimuth_index::distance::half::{f16_to_f32, f32_to_f16};
+    v.iter().map(|&x| f16_to_f32(f32_to_f16(x))).collect()
 }

@@ -23,6 +23,12 @@ pub unsafe trait ImageBytes: Send + Sync {
     /// Lets the resident copy of the bytes go where that means something (a memory map's
     /// pages, which later reads fault back in); a hint that must not change the bytes.
     fn release(&self) {}
+
+    /// [`ImageBytes::release`] for `len` bytes from byte `start` only (by default, all).
+    fn release_range(&self, start: usize, len: usize) {
+        let _ = (start, len);
+        self.release();
+    }
 }
 
 // SAFETY: a `Vec` behind a shared `Arc` is never mutated, so its buffer stays put.

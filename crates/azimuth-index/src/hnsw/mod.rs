@@ -392,6 +392,30 @@ impl Hnsw {
         ef: usize,
         filter: Option<&dyn Fn(u32) -> bool>,
     ) -> Vec<(u32, f32)> {
+        let seeds: Vec<FloatQuery<'_>> = if rows_in(data, self.dim) >= self.graph.len() {
+            let space = Space::new(data, self.dim, self.metric);
+            seeds
+                .iter()
+                .filter(|s| s.len() == self.dim)
+                .map(|&query| FloatQuery { space, query })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        self.search_seeded_by(q, &seeds, k, ef, filter)
+    }
+
+    /// [`Hnsw::search_seeded`] with each seed given as its own distances to the nodes (a
+    /// seed over rows in another precision, say): the bottom-layer beam also starts from
+    /// the node each seed's greedy descent reaches.
+    pub fn search_seeded_by<Q: QueryDistance, S: QueryDistance>(
+        &self,
+        q: &Q,
+        seeds: &[S],
+        k: usize,
+        ef: usize,
+        filter: Option<&dyn Fn(u32) -> bool>,
+    ) -> Vec<(u32, f32)> {
         let Some(entry) = self.entry else {
             return Vec::new();
         };
@@ -402,17 +426,13 @@ impl Hnsw {
         let mut scratch = self.pool.take();
         let top = self.graph.level(entry).unwrap_or(0);
         let mut starts = vec![view.descend(q, entry, top, 0, &mut scratch)];
-        if rows_in(data, self.dim) >= self.graph.len() {
-            let space = Space::new(data, self.dim, self.metric);
-            for &seed in seeds.iter().filter(|s| s.len() == self.dim) {
-                let fq = FloatQuery { space, query: seed };
-                let id = view.descend(&fq, entry, top, 0, &mut scratch).id;
-                if starts.iter().all(|s| s.id != id) {
-                    starts.push(Scored {
-                        dist: q.distance(id),
-                        id,
-                    });
-                }
+        for seed in seeds {
+            let id = view.descend(seed, entry, top, 0, &mut scratch).id;
+            if starts.iter().all(|s| s.id != id) {
+                starts.push(Scored {
+                    dist: q.distance(id),
+                    id,
+                });
             }
         }
         let ef = ef.max(k);

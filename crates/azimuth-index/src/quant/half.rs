@@ -119,10 +119,12 @@ impl HalfRows {
         self.bits().len() * 2
     }
 
-    /// Lets the resident pages of shared values go (a hint; see `ImageBytes::release`).
+    /// Lets the resident pages of shared values go (a hint; see
+    /// `ImageBytes::release_range`).
     pub fn release(&self) {
-        if let HalfStore::Shared { bytes, .. } = &*self.store {
-            bytes.release();
+        if let HalfStore::Shared { bytes, words, len } = &*self.store {
+            let start = *words as usize - bytes.bytes().as_ptr() as usize;
+            bytes.release_range(start, len * 2);
         }
     }
 
@@ -136,6 +138,17 @@ impl HalfRows {
     /// Row `r` widened to f32.
     pub fn row_f32(&self, r: u32) -> Option<Vec<f32>> {
         Some(self.row(r)?.iter().map(|&h| f16_to_f32(h)).collect())
+    }
+
+    /// Row `r` widened to f32 into `out` (replacing its contents); false if there is no such
+    /// row.
+    pub fn widen_row_into(&self, r: u32, out: &mut Vec<f32>) -> bool {
+        let Some(row) = self.row(r) else {
+            return false;
+        };
+        out.clear();
+        out.extend(row.iter().map(|&h| f16_to_f32(h)));
+        true
     }
 
     /// Every whole row widened to f32.

@@ -58,9 +58,9 @@ class Database:
         and ``full_scan_threshold`` tune the HNSW index; ``quantization`` makes searches
         walk int8 or 1-bit codes and rescore from the vectors; ``on_disk=True`` reads sealed
         vectors and graph links from their files through memory maps; ``dtype="float16"``
-        keeps vectors in half precision (rounded when written; without quantization, indexed
-        segments walk half-precision rows in memory; sealed segments map the f32 rows — an
-        in-memory database has no files and keeps both). Raises ``AlreadyExists``."""
+        keeps vectors in half precision (rounded when written; sealed segments hold them at
+        half the bytes, in memory and in their files, and searches read them directly).
+        Raises ``AlreadyExists``."""
     def get_collection(self, name: str) -> Collection:
         """The collection ``name`` (or an alias of it). Raises ``NotFound`` (a ``KeyError``)."""
     def get_or_create_collection(

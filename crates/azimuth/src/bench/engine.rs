@@ -180,20 +180,13 @@ pub(super) fn build(
             .entry(String::new())
             .and_modify(|v| v.datatype = Datatype::Float16);
     }
-    // a float16 collection needs its files (its f32 rows are read through maps of them)
-    let root = match &a.on_disk {
-        Some(root) => Some(root.clone()),
-        None => (name == "hnsw-f16").then(std::env::temp_dir),
-    };
-    let (db, dir) = match &root {
+    let (db, dir) = match &a.on_disk {
         Some(root) => {
-            if a.on_disk.is_some() {
-                config
-                    .vectors
-                    .entry(String::new())
-                    .and_modify(|v| v.on_disk = true);
-                config.hnsw.on_disk = true;
-            }
+            config
+                .vectors
+                .entry(String::new())
+                .and_modify(|v| v.on_disk = true);
+            config.hnsw.on_disk = true;
             let dir = root.join(format!("azimuth-bench-{name}-{}", std::process::id()));
             if dir.exists() {
                 std::fs::remove_dir_all(&dir)

@@ -85,7 +85,7 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
     };
     by_place(
         "collection_dense_vector_bytes",
-        "bytes of dense vectors held in memory or read through memory maps of segment files (on_disk and float16 vectors)",
+        "bytes of dense vectors held in memory or read through memory maps of segment files (on_disk vectors; float16 ones count 2 bytes per component)",
         &|i| [i.dense_bytes.in_memory, i.dense_bytes.mapped],
     );
     by_place(
