@@ -582,3 +582,101 @@ impl Collection {
         crate::storage::snapshot::write(dir, &self.name, out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::{Path, PathBuf};
+
+    use crate::collection::SearchRequest;
+    use crate::config::{CollectionConfig, Datatype, VectorParams};
+    use crate::db::{Database, DbOptions};
+    use crate::point::{NamedVectors, PointStruct, Vector};
+    use crate::storage::segment_file;
+    use crate::types::{Distance, Payload, PointId};
+
+    fn segment_files(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                out.extend(segment_files(&path));
+            } else if path.extension().is_some_and(|e| e == "azs") {
+                out.push(path);
+            }
+        }
+        out
+    }
+
+    /// A `Float16` vector whose segment file holds f32 values (as files before format 3
+    /// did) is held in half precision in memory; the segment's other `on_disk` column
+    /// stays mapped.
+    #[test]
+    fn an_f32_column_of_a_float16_vector_stays_in_memory_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut vectors = BTreeMap::new();
+        for (name, datatype) in [("f", Datatype::Float32), ("h", Datatype::Float16)] {
+            let mut p = VectorParams::new(8, Distance::Euclid);
+            p.on_disk = true;
+            p.datatype = datatype;
+            vectors.insert(name.to_string(), p);
+        }
+        let rows = 300usize;
+        let value = |i: usize, j: usize| ((i * 8 + j) % 17) as f32 * 0.25;
+        let opts = || DbOptions {
+            background: false,
+            ..Default::default()
+        };
+        {
+            let db = Database::open_with(dir.path(), opts()).unwrap();
+            let c = db
+                .create_collection("c", CollectionConfig::named(vectors))
+                .unwrap();
+            let points = (0..rows)
+                .map(|i| {
+                    let mut v = NamedVectors::new();
+                    for name in ["f", "h"] {
+                        v.insert(
+                            name.to_string(),
+                            Vector::Dense((0..8).map(|j| value(i, j)).collect()),
+                        );
+                    }
+                    PointStruct {
+                        id: PointId::Num(i as u64),
+                        vectors: v,
+                        payload: Payload::new(),
+                    }
+                })
+                .collect();
+            c.upsert(points, true).unwrap();
+            c.flush().unwrap();
+            let info = c.info();
+            assert_eq!(info.dense_bytes.mapped, rows * 8 * (4 + 2));
+        }
+        // the file rewritten with every column in f32
+        let files = segment_files(dir.path());
+        assert_eq!(files.len(), 1);
+        let bytes = std::fs::read(&files[0]).unwrap();
+        let data = segment_file::decode(&files[0], segment_file::Source::Bytes(&bytes)).unwrap();
+        assert!(data.dense["h"].data.half().is_some());
+        std::fs::remove_file(&files[0]).unwrap();
+        segment_file::write(&files[0], &data, &|_| false).unwrap();
+
+        let db = Database::open_with(dir.path(), opts()).unwrap();
+        let c = db.collection("c").unwrap();
+        for _ in 0..3 {
+            // (and again after each of two checkpoints' placements)
+            let info = c.info();
+            assert_eq!(info.dense_bytes.mapped, rows * 8 * 4, "f stays mapped");
+            assert_eq!(
+                info.dense_bytes.in_memory,
+                rows * 8 * 2,
+                "h in half precision"
+            );
+            c.flush().unwrap();
+        }
+        let mut req = SearchRequest::dense((0..8).map(|j| value(5, j)).collect(), 1);
+        req.using = "h".to_string();
+        assert_eq!(c.search(&req).unwrap()[0].id, PointId::Num(5));
+    }
+}
