@@ -2,7 +2,8 @@
 //! random moments; every acknowledged write must be there after reopening. In the indexed
 //! variant the background indexer builds graphs and value graphs while the child is killed:
 //! the database must still open, and searches through whatever graphs it loaded must find
-//! every acknowledged point.
+//! every acknowledged point — also in a `Float16` collection, whose segment files hold
+//! half-precision rows.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -48,6 +49,19 @@ fn tag(i: u64) -> String {
 fn vector(id: u64) -> Vec<f32> {
     let mut rng = Rng(id);
     rng.vector(DIM)
+}
+
+/// Point `id`'s vector as the collection stores it (rounded to half precision in a
+/// `Float16` collection).
+fn stored(id: u64, datatype: Datatype) -> Vec<f32> {
+    use azimuth_index::distance::half::{f16_to_f32, f32_to_f16};
+    match datatype {
+        Datatype::Float16 => vector(id)
+            .iter()
+            .map(|&x| f16_to_f32(f32_to_f16(x)))
+            .collect(),
+        _ => vector(id),
+    }
 }
 
 /// The child side: does nothing unless started by `kill_9_loses_no_acknowledged_write`.
@@ -150,6 +164,7 @@ fn verify(dir: &std::path::Path, acked_through: Option<u64>, indexed: bool) {
     let c = db
         .collection("crash")
         .expect("collection exists once a batch was acknowledged");
+    let datatype = c.config().vectors[""].datatype;
     let ids: Vec<PointId> = (0..(last + 1) * BATCH).map(PointId::Num).collect();
     let got = c
         .get(&ids, &PayloadSelector::All, &VectorSelector::All)
@@ -168,12 +183,12 @@ fn verify(dir: &std::path::Path, acked_through: Option<u64>, indexed: bool) {
         assert_eq!(p["batch"], json!(i / BATCH));
         assert_eq!(
             r.vectors.unwrap()[""],
-            Vector::Dense(vector(i)),
+            Vector::Dense(stored(i, datatype)),
             "vector of point {i}"
         );
     }
     if indexed {
-        verify_searches(&c, last);
+        verify_searches(&c, last, datatype);
     }
 }
 
@@ -182,9 +197,9 @@ fn verify(dir: &std::path::Path, acked_through: Option<u64>, indexed: bool) {
 /// nearly always through whatever graphs the reopened collection loaded (a walk is
 /// approximate: a rare row is reachable by no link); and the collection can be indexed
 /// until only rows below the indexing threshold are left.
-fn verify_searches(c: &Collection, last: u64) {
+fn verify_searches(c: &Collection, last: u64, datatype: Datatype) {
     let found = |i: u64, filter: Option<Filter>, exact: bool| {
-        let mut req = SearchRequest::dense(vector(i), 10);
+        let mut req = SearchRequest::dense(stored(i, datatype), 10);
         req.filter = filter;
         req.params.exact = exact;
         let hits = c.search(&req).expect("search after a crash");
@@ -241,13 +256,25 @@ fn kill_9_while_indexing_loses_nothing_and_reopens_searchable() {
     kill_9_rounds(true, 16);
 }
 
+/// The same with half-precision rows in memory and in the segment files.
+#[test]
+fn kill_9_while_indexing_a_float16_collection_loses_nothing() {
+    kill_9_rounds_of(true, Datatype::Float16, 8);
+}
+
 fn kill_9_rounds(indexed: bool, rounds: usize) {
+    kill_9_rounds_of(indexed, Datatype::Float32, rounds);
+}
+
+fn kill_9_rounds_of(indexed: bool, datatype: Datatype, rounds: usize) {
     let dir = tempfile::tempdir().unwrap();
     if indexed {
         // made before the first child, so no kill falls between creating the collection
         // and its payload index
         let db = Database::open(dir.path()).unwrap();
-        let c = db.create_collection("crash", config(true)).unwrap();
+        let mut cfg = config(true);
+        cfg.vectors.get_mut("").unwrap().datatype = datatype;
+        let c = db.create_collection("crash", cfg).unwrap();
         c.create_payload_index("tag", FieldSchema::Keyword, true)
             .unwrap();
     }
