@@ -1730,10 +1730,16 @@ fn float16_spaces_hold_half_precision_rows_in_memory_and_files() {
     // on_disk: the half-precision rows are read in place from the segment files
     let mut on_disk = (*c.config()).clone();
     on_disk.vectors.get_mut("").unwrap().on_disk = true;
+    let index_bytes = c.info().indexing.index_bytes;
     c.update_config(on_disk).unwrap();
     assert_eq!(
         (c.info().dense_bytes.in_memory, c.info().dense_bytes.mapped),
         (0, rows_bytes / 2)
+    );
+    assert_eq!(
+        c.info().indexing.index_bytes,
+        index_bytes,
+        "the walk reads the mapped rows (its in-memory copy went with the column's)"
     );
     assert_eq!(
         before,
