@@ -46,15 +46,28 @@ pub fn search_rows(
         return Vec::new();
     }
     let kernels = kernels();
-    let mut top = TopK::new(k, metric.higher_is_better());
+    best_of_rows(rows, k, metric.higher_is_better(), |row| {
+        row_slice(data, dim, row).map(|vector| kernels.score(metric, query, vector))
+    })
+}
+
+/// The best `k` of `rows` (ascending) by `score` (`None`: the row is skipped), best first,
+/// ties to the smaller row; a repeat of the previous row counts once.
+pub fn best_of_rows(
+    rows: &[u32],
+    k: usize,
+    higher_is_better: bool,
+    mut score: impl FnMut(u32) -> Option<f32>,
+) -> Vec<(u32, f32)> {
+    let mut top = TopK::new(k, higher_is_better);
     let mut previous = None;
     for &row in rows {
         if previous == Some(row) {
             continue;
         }
         previous = Some(row);
-        if let Some(vector) = row_slice(data, dim, row) {
-            top.push(row, kernels.score(metric, query, vector));
+        if let Some(s) = score(row) {
+            top.push(row, s);
         }
     }
     top.into_sorted_vec()

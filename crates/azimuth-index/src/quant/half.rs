@@ -196,18 +196,9 @@ impl HalfRows {
         if k == 0 || query.len() != self.dim {
             return Vec::new();
         }
-        let mut top = TopK::new(k, metric.higher_is_better());
-        let mut previous = None;
-        for &r in rows {
-            if previous == Some(r) {
-                continue;
-            }
-            previous = Some(r);
-            if let Some(row) = self.row(r) {
-                top.push(r, f16_score(metric, query, row));
-            }
-        }
-        top.into_sorted_vec()
+        crate::flat::best_of_rows(rows, k, metric.higher_is_better(), |r| {
+            self.row(r).map(|row| f16_score(metric, query, row))
+        })
     }
 }
 
