@@ -286,7 +286,8 @@ impl CollectionDir {
 
     /// Reads segment `id`, checking it whole. With `on_disk`, dense columns whose name
     /// passes the test are read in place through a map of the file when its format allows
-    /// (version 2); everything else is copied into memory.
+    /// (version 2 on; half-precision columns stay half precision); everything else is copied
+    /// into memory.
     pub fn read_segment(
         &self,
         id: u64,

@@ -30,7 +30,7 @@ const VERSION: u32 = 3;
 /// Element codes of a dense column's values (version 3).
 const ELEMENT_F32: u8 = 0;
 const ELEMENT_F16: u8 = 1;
-/// Dense values start at a file offset divisible by this (version 2): a cache line, so a
+/// Dense values start at a file offset divisible by this (version 2 on): a cache line, so a
 /// mapped column is aligned for any SIMD load.
 const VALUES_ALIGN: usize = 64;
 
