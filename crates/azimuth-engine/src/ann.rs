@@ -198,13 +198,14 @@ impl VectorGraph {
         filter: Option<&dyn Fn(u32) -> bool>,
     ) -> Vec<(u32, f32)> {
         let Some(codes) = self.codes.as_ref().filter(|_| !qp.ignore) else {
-            return match &col.data.half() {
-                None => self
-                    .hnsw
-                    .search(col.data.widened().as_ref(), query, k, ef, filter),
+            return match col.data.half() {
                 // the rows themselves are in half precision
-                Some(h) => quant::Codes::F16(F16Rows::of((*h).clone(), self.hnsw.metric()))
+                Some(h) => quant::Codes::F16(F16Rows::of(h.clone(), self.hnsw.metric()))
                     .search_estimated(&self.hnsw, query, k, ef, filter),
+                None => {
+                    let rows = col.data.f32s().unwrap_or_default();
+                    self.hnsw.search(rows, query, k, ef, filter)
+                }
             };
         };
         let params = codes.search_params(ef, qp);
@@ -214,22 +215,6 @@ impl VectorGraph {
         codes
             .0
             .search_rescored(&self.hnsw, col.data.rows_ref(), query, k, params, filter)
-    }
-
-    /// The best `k` of `rows` (ascending) for `query`, scored exactly: from the graph's
-    /// half-precision rows when it has them (a `Float16` space; the column's own rows, or
-    /// a copy of a column written before segment format 3), else from `col`.
-    pub fn scan_rows(
-        &self,
-        col: &DenseColumn,
-        query: &[f32],
-        k: usize,
-        rows: &[u32],
-    ) -> Vec<(u32, f32)> {
-        match self.codes.as_ref().map(|c| &c.0) {
-            Some(quant::Codes::F16(half)) => half.search_rows(query, k, rows),
-            _ => col.scan_rows(query, self.hnsw.metric(), k, rows),
-        }
     }
 }
 

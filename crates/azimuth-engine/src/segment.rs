@@ -5,16 +5,15 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use azimuth_index::distance::Metric;
+use azimuth_index::flat;
+use azimuth_index::quant::{HalfRows, RowsRef};
 use parking_lot::Mutex;
 
 use crate::ann::{ValueGraph, VectorGraph};
 use crate::config::CollectionConfig;
 use crate::filter::{plan, FieldSchema, Filter, JsonPath, PayloadIndexes, Plan, PointRef};
 use crate::point::{NamedVectors, SparseVector, Vector, VectorSelector};
-use azimuth_index::distance::Metric;
-use azimuth_index::flat;
-use azimuth_index::quant::{HalfRows, RowsRef};
-
 use crate::storage::mapped::MappedFloats;
 use crate::types::{Payload, PointId};
 
@@ -146,10 +145,12 @@ impl DenseColumn {
     /// Row `row`'s values (widened when held in half precision). Panics past the end, like
     /// indexing.
     pub fn row(&self, row: u32) -> Cow<'_, [f32]> {
-        let s = row as usize * self.dim;
         match &self.data {
             Floats::Half(h) => Cow::Owned(h.row_f32(row).expect("row inside the column")),
-            other => Cow::Borrowed(&other.f32s().unwrap_or_default()[s..s + self.dim]),
+            other => {
+                let s = row as usize * self.dim;
+                Cow::Borrowed(&other.f32s().unwrap_or_default()[s..s + self.dim])
+            }
         }
     }
 

@@ -556,13 +556,6 @@ impl F16Rows {
         self.rows.memory_bytes()
     }
 
-    /// [`crate::flat::search_rows`] over these rows: the best `k` of `rows` (ascending; a
-    /// repeated row counts once) by the exact score of the half-precision values, in the
-    /// metric's natural units, best first, ties to the smaller row.
-    pub fn search_rows(&self, query: &[f32], k: usize, rows: &[u32]) -> Vec<(u32, f32)> {
-        self.rows.search_rows(query, self.metric, k, rows)
-    }
-
     #[inline]
     fn row(&self, id: u32) -> Option<&[u16]> {
         self.rows.row(id)
@@ -883,10 +876,10 @@ mod tests {
             .map(|&x| f16_to_f32(f32_to_f16(x)))
             .collect();
         let rows: Vec<u32> = (0..300).filter(|r| r % 3 != 1).chain([299, 299]).collect();
+        let half = HalfRows::encode(&base, 48);
         for metric in [Metric::Dot, Metric::L2Squared, Metric::L1] {
-            let half = F16Rows::encode(&base, 48, metric);
             for q in data(5, 48, 10).chunks(48) {
-                let got = half.search_rows(q, 10, &rows);
+                let got = half.search_rows(q, metric, 10, &rows);
                 let want = flat::search_rows(q, &base, 48, metric, 10, &rows);
                 assert_eq!(got.len(), 10);
                 for (g, w) in got.iter().zip(&want) {
@@ -894,8 +887,8 @@ mod tests {
                     assert!((g.1 - w.1).abs() <= 1e-4 * w.1.abs().max(1.0), "{metric:?}");
                 }
             }
-            assert!(half.search_rows(&[0.0; 3], 10, &rows).is_empty());
-            assert!(half.search_rows(&base[..48], 0, &rows).is_empty());
+            assert!(half.search_rows(&[0.0; 3], metric, 10, &rows).is_empty());
+            assert!(half.search_rows(&base[..48], metric, 0, &rows).is_empty());
         }
     }
 

@@ -332,12 +332,13 @@ impl Place {
 /// Puts the dense columns of sealed segments where the config wants them: those of
 /// `Float16` vectors in half precision (`VectorParams::half_rows`), those of `on_disk`
 /// vectors read through a map of the segment file (`VectorParams::rows_mapped`; only with a
-/// `dir`), the others in memory. A segment whose data something else holds (a search or
-/// graph build in flight) is left for a later call — every checkpoint runs this, the
-/// periodic one too, even when nothing was written, and so do seals in memory and graph
-/// builds. A column a segment's file cannot serve (a version 1 file, a big-endian machine,
-/// a failed map, an f32 column of a `Float16` vector written before format 3) is marked
-/// and stays in memory; the segment's other columns are placed as usual. A column a segment predates
+/// `dir`), the others in memory; then points half-precision codes at their columns' rows
+/// ([`share_half_rows`]). A segment whose data something else holds (a search or graph
+/// build in flight) is left for a later call — every checkpoint runs this, the periodic one
+/// too, even when nothing was written, and so do seals in memory and graph builds. A column
+/// a segment's file cannot serve (a version 1 file, a big-endian machine, a failed map, an
+/// f32 column of a `Float16` vector written before format 3) is marked and stays in memory;
+/// the segment's other columns are placed as usual. A column a segment predates
 /// (`vector_since`) is not the file's and is never mapped.
 pub(super) fn place_columns(
     dir: Option<&CollectionDir>,
@@ -349,59 +350,80 @@ pub(super) fn place_columns(
         if id == mutable_id || unwritten.contains(&id) {
             continue;
         }
-        share_half_rows(seg);
-        let in_file = |name: &str| config.vector_since.get(name).is_none_or(|&s| id >= s);
-        let unmappable = &seg.unmappable;
-        let wanted = |name: &str| {
-            let p = config.vectors.get(name);
-            let mappable = dir.is_some() && in_file(name) && !unmappable.contains(name);
-            Place {
-                half: p.is_some_and(|p| p.half_rows()),
-                mapped: mappable && p.is_some_and(|p| p.rows_mapped()),
-            }
-        };
-        let misplaced = |name: &str, col: &DenseColumn| Place::of(&col.data) != wanted(name);
-        if !seg.data.dense.iter().any(|(n, c)| misplaced(n, c)) {
-            continue;
-        }
-        let Some(data) = Arc::get_mut(&mut seg.data) else {
-            continue;
-        };
-        let mut maps = Vec::new();
-        let mut failed = Vec::new();
-        if let Some(dir) = dir.filter(|_| {
-            data.dense
-                .iter()
-                .any(|(n, c)| wanted(n).mapped && !c.data.is_mapped())
-        }) {
-            maps = dir.map_dense_columns(id).unwrap_or_default();
-        }
-        for (name, col) in data.dense.iter_mut() {
-            let want = wanted(name);
-            if Place::of(&col.data) == want {
-                continue;
-            }
-            if want.mapped {
-                let fits = |m: &Floats| {
-                    m.len() == col.data.len()
-                        && Place::of(m) == want
-                        && m.half().is_none_or(|h| h.dim() == col.dim)
-                };
-                match maps.iter().find(|(n, m)| n == name && fits(m)) {
-                    Some((_, m)) => {
-                        col.data = m.clone();
-                        continue;
-                    }
-                    None => failed.push(name.clone()),
-                }
-            }
-            hold_in_memory(col, want.half);
-        }
-        seg.unmappable.extend(failed);
+        place_segment_columns(dir, id, seg, config);
         share_half_rows(seg);
     }
     if let Some(dir) = dir {
         place_graphs(dir, st, config);
+    }
+}
+
+/// [`place_columns`] for sealed segment `id`.
+fn place_segment_columns(
+    dir: Option<&CollectionDir>,
+    id: u64,
+    seg: &mut Segment,
+    config: &CollectionConfig,
+) {
+    let in_file = |name: &str| config.vector_since.get(name).is_none_or(|&s| id >= s);
+    let unmappable = &seg.unmappable;
+    let wanted = |name: &str| {
+        let p = config.vectors.get(name);
+        let mappable = dir.is_some() && in_file(name) && !unmappable.contains(name);
+        Place {
+            half: p.is_some_and(|p| p.half_rows()),
+            mapped: mappable && p.is_some_and(|p| p.rows_mapped()),
+        }
+    };
+    let misplaced = |name: &str, col: &DenseColumn| Place::of(&col.data) != wanted(name);
+    if !seg.data.dense.iter().any(|(n, c)| misplaced(n, c)) {
+        return;
+    }
+    let Some(data) = Arc::get_mut(&mut seg.data) else {
+        return;
+    };
+    let mut maps = Vec::new();
+    let mut failed = Vec::new();
+    if let Some(dir) = dir.filter(|_| {
+        data.dense
+            .iter()
+            .any(|(n, c)| wanted(n).mapped && !c.data.is_mapped())
+    }) {
+        maps = dir.map_dense_columns(id).unwrap_or_default();
+    }
+    for (name, col) in data.dense.iter_mut() {
+        let want = wanted(name);
+        if Place::of(&col.data) == want {
+            continue;
+        }
+        if want.mapped {
+            let fits = |m: &Floats| {
+                m.len() == col.data.len()
+                    && Place::of(m) == want
+                    && m.half().is_none_or(|h| h.dim() == col.dim)
+            };
+            match maps.iter().find(|(n, m)| n == name && fits(m)) {
+                Some((_, m)) => {
+                    col.data = m.clone();
+                    continue;
+                }
+                None => failed.push(name.clone()),
+            }
+        }
+        hold_in_memory(col, want.half);
+    }
+    seg.unmappable.extend(failed);
+}
+
+/// Puts the columns of `Float16` vectors of a segment just read in half precision when its
+/// file held them in f32 (written before format 3), before graphs are loaded over them
+/// (their codes then share the rows).
+pub(super) fn fit_precision(data: &mut SegmentData, config: &CollectionConfig) {
+    for (name, col) in data.dense.iter_mut() {
+        let half = config.vectors.get(name).is_some_and(|p| p.half_rows());
+        if half && col.data.half().is_none() {
+            hold_in_memory(col, true);
+        }
     }
 }
 

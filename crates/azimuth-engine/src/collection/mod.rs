@@ -27,17 +27,17 @@ use state::State;
 
 pub use crate::ann::QuantizationParams;
 pub use examples::{ContextPair, ExampleQuery, Mmr};
+pub use indexing::{IndexerOptions, IndexingInfo};
+pub use read::{FacetHit, OrderBy, ScrollRequest, ScrollResult};
+pub use search::{QueryVector, SearchParams, SearchRequest};
+pub use vectors::NewVector;
+pub use write::{UpsertMode, UpsertOptions};
 
 /// Puts a column's values in half precision, in memory (for the index module's tests).
 #[cfg(test)]
 pub(crate) fn hold_half_in_memory(col: &mut crate::segment::DenseColumn) {
     checkpoint::hold_in_memory(col, true);
 }
-pub use indexing::{IndexerOptions, IndexingInfo};
-pub use read::{FacetHit, OrderBy, ScrollRequest, ScrollResult};
-pub use search::{QueryVector, SearchParams, SearchRequest};
-pub use vectors::NewVector;
-pub use write::{UpsertMode, UpsertOptions};
 
 /// Limits applied to writes.
 #[derive(Clone, Debug)]
@@ -181,13 +181,7 @@ impl Collection {
             let mut data = dir.read_segment(ms.id, any_on_disk.then_some(&on_disk as _))?;
             data.fit_columns(ms.id, &config);
             checkpoint::check_segment(&dir, ms, &data, &config)?;
-            for (name, col) in data.dense.iter_mut() {
-                let half = config.vectors.get(name).is_some_and(|p| p.half_rows());
-                if half && col.data.half().is_none() {
-                    // written in f32 before format 3: half precision from now on
-                    checkpoint::hold_in_memory(col, true);
-                }
-            }
+            checkpoint::fit_precision(&mut data, &config);
             let mut seg = Segment::new(ms.id, data, &BTreeMap::new());
             for &r in &ms.deleted {
                 seg.delete(r);

@@ -549,7 +549,7 @@ fn graph_hits(
             .into_iter()
             .filter(|&r| seg.is_live(r) && col.present[r as usize])
             .collect();
-        return g.scan_rows(col, q, how.k, &rows);
+        return col.scan_rows(q, g.hnsw.metric(), how.k, &rows);
     }
     seg.note_filter_walk(&set, how.name);
     g.search(col, q, how.k, ef, qp, Some(&accept))

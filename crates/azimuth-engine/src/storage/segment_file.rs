@@ -13,11 +13,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::codec::Decoder;
-use super::files::{unframe, FrameWriter, FRAME_HEADER};
 use azimuth_index::distance::half::f32_to_f16;
 use azimuth_index::quant::HalfRows;
 
+use super::codec::Decoder;
+use super::files::{unframe, FrameWriter, FRAME_HEADER};
 use super::mapped::{FileImage, FileMap, MappedFloats};
 use crate::error::Result;
 use crate::ops::{
